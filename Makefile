@@ -1,0 +1,80 @@
+# tierd: one Makefile. `make` builds everything under build/;
+# `make check` installs what is missing, builds and runs every test.
+#   V=1 shows the commands.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+OUT      := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := x86
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUT)
+LDLIBS   := -lbpf -lelf -lz -lnuma -lm
+# BPF: libbpf's BPF_PROG/BPF_KPROBE macros leave `ctx` and unused arguments
+# behind, hence -Wno-unused-parameter; everything else is an error.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf \
+	      -Wall -Wextra -Wno-unused-parameter -Werror
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+LOADER   := $(patsubst loader/%.c,$(OUT)/loader/%.o,$(wildcard loader/*.c))
+UNIT     := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+.PHONY: all deps check demo clean
+all: $(OUT)/tierd $(OUT)/vm-standin $(UNIT)
+
+deps:
+	$(Q)tools/deps
+
+check:
+	$(Q)tools/deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run
+
+demo:
+	$(Q)tools/deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/lab/run -- tools/demo
+
+$(OUT) $(OUT)/loader $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/tierd.h include/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf >$@
+
+$(OUT)/loader/%.o: loader/%.c $(wildcard loader/*.h) include/tierd.h $(SKELS) | $(OUT)/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader -c $< -o $@
+
+$(OUT)/tierd: $(LOADER)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/vm-standin: tools/vm-standin.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lnuma -lm -o $@
+
+# Unit tests link the loader's objects, less its main().
+$(OUT)/tests/%: tests/unit/%.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
+
+clean:
+	$(Q)rm -rf $(OUT)

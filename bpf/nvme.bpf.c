@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * NVMe queue latency, per (controller, queue) and per issuing VM.
+ *
+ * nvme_setup_cmd records, keyed by the request: the time, the queue and
+ * the cgroup that issued the I/O (known at setup, not at completion, where
+ * `current` is usually an interrupt or a kworker). nvme_complete_rq turns
+ * it into a log2 latency histogram. The transport ("tcp", "pci", "loop",
+ * ...) is read from the controller, so NVMe/TCP queues are told apart from
+ * local ones. Completions with no recorded setup are counted, never
+ * dropped silently.
+ *
+ * tp_btf where the kernel has BTF for nvme_core, raw_tp otherwise; every
+ * read goes through BPF_CORE_READ so both bodies are the same.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
+
+#define PF_KTHREAD 0x00200000
+
+struct inflight {
+	__u64 ts;
+	__u64 cgid;
+	struct nvme_qkey q;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);		/* struct request * */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TIERD_MAX_QUEUES);
+	__type(key, struct nvme_qkey);
+	__type(value, struct nvme_qstats);
+} queues SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TIERD_MAX_VMS);
+	__type(key, __u32);		/* vm_cfg.slot */
+	__type(value, struct vm_io);
+} vm_io SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NR_NVME_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} nvme_stats SEC(".maps");
+
+static __always_inline void nstat(enum nvme_stat s)
+{
+	__u32 k = s;
+	__u64 *v = bpf_map_lookup_elem(&nvme_stats, &k);
+
+	if (v)
+		*v += 1;
+}
+
+/* The cgroup the I/O belongs to: the submitting task's, or the bio's when a
+ * kernel thread dispatches it on someone's behalf. */
+/* Zeroed template for new queue entries: too large for the BPF stack. */
+struct nvme_qstats zero_qs = {};
+
+static __always_inline __u64 issuer_cgroup(struct request *req)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+
+	if (!(BPF_CORE_READ(t, flags) & PF_KTHREAD))
+		return bpf_get_current_cgroup_id();
+	if (bpf_core_field_exists(req->bio->bi_blkg))
+		return BPF_CORE_READ(req, bio, bi_blkg, blkcg, css.cgroup, kn, id);
+	return 0;
+}
+
+static __always_inline int on_setup(struct request *req)
+{
+	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
+	struct nvme_request *nr = (void *)req + bpf_core_type_size(struct request);
+	struct nvme_ctrl *ctrl = BPF_CORE_READ(nr, ctrl);
+	struct inflight in = {};
+	struct nvme_qstats *qs;
+	__u64 key = (__u64)req;
+
+	nstat(NS_SETUP);
+	in.q.ctrl = BPF_CORE_READ(ctrl, instance);
+	/* nvme_req_qid(): admin requests have no namespace in queuedata */
+	in.q.qid = BPF_CORE_READ(req, q, queuedata) ? BPF_CORE_READ(req, mq_hctx, queue_num) + 1 : 0;
+	in.cgid = issuer_cgroup(req);
+	in.ts = bpf_ktime_get_ns();
+
+	qs = bpf_map_lookup_elem(&queues, &in.q);
+	if (!qs) {
+		bpf_map_update_elem(&queues, &in.q, &zero_qs, BPF_NOEXIST);
+		qs = bpf_map_lookup_elem(&queues, &in.q);
+		if (qs)
+			bpf_probe_read_kernel_str(qs->transport, sizeof(qs->transport),
+						  BPF_CORE_READ(ctrl, ops, name));
+		else
+			nstat(NS_QUEUE_FULL);
+	}
+	if (bpf_map_update_elem(&inflight, &key, &in, BPF_ANY)) {
+		nstat(NS_INFLIGHT_FULL);
+		return 0;
+	}
+	if (qs)
+		__sync_fetch_and_add(&qs->inflight, 1);
+	return 0;
+}
+
+static __always_inline int on_complete(struct request *req)
+{
+	__u64 key = (__u64)req, d;
+	struct nvme_qstats *qs;
+	struct inflight *in;
+	struct vm_cfg *vm;
+	__u32 b;
+
+	nstat(NS_COMPLETE);
+	in = bpf_map_lookup_elem(&inflight, &key);
+	if (!in) {
+		nstat(NS_UNMATCHED);
+		return 0;
+	}
+	d = bpf_ktime_get_ns() - in->ts;
+	b = tierd_hist_slot(d);
+	if (b >= TIERD_HIST_SLOTS)
+		return 0;	/* cannot happen; keeps the verifier sure */
+
+	qs = bpf_map_lookup_elem(&queues, &in->q);
+	if (qs) {
+		__sync_fetch_and_add(&qs->done, 1);
+		__sync_fetch_and_add(&qs->lat_ns, d);
+		__sync_fetch_and_add(&qs->hist[b], 1);
+		__sync_fetch_and_add(&qs->inflight, -1);
+	}
+	vm = bpf_map_lookup_elem(&vms, &in->cgid);
+	if (vm) {
+		__u32 slot = vm->slot;
+		struct vm_io *io = bpf_map_lookup_elem(&vm_io, &slot);
+
+		if (io) {
+			__sync_fetch_and_add(&io->done, 1);
+			__sync_fetch_and_add(&io->lat_ns, d);
+			__sync_fetch_and_add(&io->hist[b], 1);
+		}
+	}
+	bpf_map_delete_elem(&inflight, &key);
+	return 0;
+}
+
+SEC("tp_btf/nvme_setup_cmd")
+int BPF_PROG(nvme_setup_btf, struct request *req)
+{
+	return on_setup(req);
+}
+
+SEC("tp_btf/nvme_complete_rq")
+int BPF_PROG(nvme_complete_btf, struct request *req)
+{
+	return on_complete(req);
+}
+
+SEC("raw_tp/nvme_setup_cmd")
+int BPF_PROG(nvme_setup_raw, struct request *req)
+{
+	return on_setup(req);
+}
+
+SEC("raw_tp/nvme_complete_rq")
+int BPF_PROG(nvme_complete_raw, struct request *req)
+{
+	return on_complete(req);
+}
+
+char LICENSE[] SEC("license") = "GPL";

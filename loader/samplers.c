@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading tierd's BPF samplers. Each sampler has several ways in; every
+ * way is tried in order of preference, the first that loads and attaches
+ * wins, and every try is recorded with the kernel's reason so that
+ * `tierd probe` can say what this kernel offers and why.
+ *
+ * The VM table and per-VM counters are created here once and handed to
+ * every object (bpf_map__reuse_fd), so all samplers share one view of
+ * which cgroups are VMs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tierd.h"	/* before the skeletons: they name its types */
+#include "heat.skel.h"
+#include "migrate.skel.h"
+#include "nvme.skel.h"
+#include "log.h"
+#include "samplers.h"
+#include "util.h"
+
+const char *const heat_via_names[NR_HEAT_VIA] = {
+	"fentry", "kprobe", "perf-hw", "perf-sw",
+};
+
+static const char *const heat_via_desc[NR_HEAT_VIA] = {
+	"fentry/handle_mm_fault", "kprobe/handle_mm_fault",
+	"perf_event: hardware memory sampling", "perf_event: software page faults",
+};
+
+int heat_via_parse(const char *name)
+{
+	for (int i = 0; i < NR_HEAT_VIA; i++)
+		if (!strcmp(name, heat_via_names[i]))
+			return i;
+	return -1;
+}
+
+static struct attempt *record(struct samplers *s, const char *sampler, const char *via,
+			      int e, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static struct attempt *record(struct samplers *s, const char *sampler, const char *via,
+			      int e, const char *fmt, ...)
+{
+	struct attempt *a;
+	va_list ap;
+
+	if (s->ntries >= MAX_ATTEMPTS)
+		return NULL;
+	a = &s->tries[s->ntries++];
+	a->sampler = sampler;
+	a->via = via;
+	a->err = e;
+	va_start(ap, fmt);
+	vsnprintf(a->why, sizeof(a->why), fmt, ap);
+	va_end(ap);
+	dbg("%s via %s: %s", sampler, via, e ? a->why : "attached");
+	return a;
+}
+
+/* What an errno from load or attach means here, in a few words. */
+static const char *explain(int e)
+{
+	switch (-e) {
+	case EPERM: return "refused by the kernel (EPERM: lockdown, missing capability or no trampoline support)";
+	case EACCES: return "rejected by the verifier (EACCES)";
+	case ENOENT: return "target not found (ENOENT: symbol, tracepoint or module BTF missing)";
+	case ESRCH: return "target not found in BTF (ESRCH)";
+	case EOPNOTSUPP: return "not supported by this kernel (EOPNOTSUPP)";
+	case EINVAL: return "invalid for this kernel (EINVAL)";
+	case E2BIG: return "too big for this kernel (E2BIG)";
+	default: return strerror(-e);
+	}
+}
+
+static void disable_all(struct bpf_object *obj)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, false);
+}
+
+static int reuse_shared(struct samplers *s, struct bpf_map *vms, struct bpf_map *stats)
+{
+	int e = bpf_map__reuse_fd(vms, s->vms_fd);
+
+	return e ? e : bpf_map__reuse_fd(stats, s->vm_stats_fd);
+}
+
+/* ---- heat ---- */
+
+static long perf_open(struct perf_event_attr *a, int cpu)
+{
+	return syscall(SYS_perf_event_open, a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* Hardware memory-access sampling with data addresses, if the PMU has it:
+ * Intel PEBS mem-loads or AMD IBS op. 0 and attr filled, or -ENOENT. */
+static int hw_mem_event(struct perf_event_attr *a, char *what, size_t wl)
+{
+	char buf[256];
+	unsigned ev = 0, umask = 0, ldlat = 0;
+	uint64_t type;
+
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	if (read_file("/sys/bus/event_source/devices/cpu/events/mem-loads", buf, sizeof(buf)) > 0) {
+		char *p;
+		if ((p = strstr(buf, "event=")))
+			ev = strtoul(p + 6, NULL, 0);
+		if ((p = strstr(buf, "umask=")))
+			umask = strtoul(p + 6, NULL, 0);
+		if ((p = strstr(buf, "ldlat=")))
+			ldlat = strtoul(p + 6, NULL, 0);
+		a->type = PERF_TYPE_RAW;
+		a->config = ev | umask << 8;
+		a->config1 = ldlat ? ldlat : 3;
+		a->precise_ip = 2;
+		snprintf(what, wl, "Intel PEBS mem-loads");
+		return 0;
+	}
+	if (read_file("/sys/bus/event_source/devices/ibs_op/type", buf, sizeof(buf)) > 0 &&
+	    !parse_uint(strtok(buf, "\n"), 1 << 30, &type)) {
+		a->type = (uint32_t)type;
+		snprintf(what, wl, "AMD IBS op");
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int attach_perf(struct samplers *s, struct heat_bpf *skel, struct perf_event_attr *a)
+{
+	int e = 0;
+
+	s->perf_fds = calloc(s->ncpus, sizeof(int));
+	s->perf_links = calloc(s->ncpus, sizeof(*s->perf_links));
+	if (!s->perf_fds || !s->perf_links)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		long fd = perf_open(a, cpu);
+
+		if (fd < 0) {
+			if (errno == ENODEV || errno == ENXIO)
+				continue;	/* offline CPU */
+			return -errno;
+		}
+		s->perf_fds[s->nperf] = (int)fd;
+		s->perf_links[s->nperf] = bpf_program__attach_perf_event(skel->progs.heat_perf, (int)fd);
+		if (!s->perf_links[s->nperf]) {
+			e = -errno;
+			close((int)fd);
+			return e;
+		}
+		s->nperf++;
+	}
+	return s->nperf ? 0 : -ENODEV;
+}
+
+static void detach_perf(struct samplers *s)
+{
+	for (int i = 0; i < s->nperf; i++) {
+		bpf_link__destroy(s->perf_links[i]);
+		close(s->perf_fds[i]);
+	}
+	free(s->perf_fds);
+	free(s->perf_links);
+	s->perf_fds = NULL;
+	s->perf_links = NULL;
+	s->nperf = 0;
+}
+
+static struct heat_bpf *try_heat(struct samplers *s, const struct sampler_opts *o, int via)
+{
+	struct perf_event_attr attr;
+	struct bpf_program *prog;
+	struct heat_bpf *skel;
+	char what[64] = "";
+	int e;
+
+	if (via == HEAT_PERF_HW && hw_mem_event(&attr, what, sizeof(what))) {
+		record(s, "heat", heat_via_desc[via], -ENOENT,
+		       "this PMU offers no memory-access sampling with data addresses (no PEBS mem-loads, no IBS op)");
+		return NULL;
+	}
+	skel = heat_bpf__open();
+	if (!skel) {
+		record(s, "heat", heat_via_desc[via], -errno, "open: %s", strerror(errno));
+		return NULL;
+	}
+	disable_all(skel->obj);
+	prog = via == HEAT_FENTRY ? skel->progs.heat_fentry :
+	       via == HEAT_KPROBE ? skel->progs.heat_kprobe : skel->progs.heat_perf;
+	bpf_program__set_autoload(prog, true);
+	skel->rodata->region_shift = o->region_shift;
+	bpf_map__set_max_entries(skel->maps.heat, o->max_regions);
+	e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
+	if (!e)
+		e = heat_bpf__load(skel);
+	if (e) {
+		record(s, "heat", heat_via_desc[via], e, "load: %s", explain(e));
+		goto fail;
+	}
+	if (via == HEAT_FENTRY || via == HEAT_KPROBE) {
+		struct bpf_link *l = bpf_program__attach(prog);
+		if (!l) {
+			e = -errno;
+			record(s, "heat", heat_via_desc[via], e, "attach: %s", explain(e));
+			goto fail;
+		}
+		if (via == HEAT_FENTRY)
+			skel->links.heat_fentry = l;
+		else
+			skel->links.heat_kprobe = l;
+	} else {
+		if (via == HEAT_PERF_SW) {
+			memset(&attr, 0, sizeof(attr));
+			attr.size = sizeof(attr);
+			attr.type = PERF_TYPE_SOFTWARE;
+			attr.config = PERF_COUNT_SW_PAGE_FAULTS;
+			snprintf(what, sizeof(what), "software page faults");
+		}
+		attr.sample_period = via == HEAT_PERF_SW ? 1 : o->perf_period;
+		attr.sample_type = PERF_SAMPLE_ADDR;
+		e = attach_perf(s, skel, &attr);
+		if (e) {
+			record(s, "heat", heat_via_desc[via], e, "perf_event_open/attach (%s): %s", what, explain(e));
+			detach_perf(s);
+			goto fail;
+		}
+	}
+	record(s, "heat", heat_via_desc[via], 0, "attached%s%s", *what ? ": " : "", what);
+	return skel;
+fail:
+	heat_bpf__destroy(skel);
+	return NULL;
+}
+
+static void start_heat(struct samplers *s, const struct sampler_opts *o)
+{
+	if (o->heat != HEAT_AUTO) {
+		if ((s->heat = try_heat(s, o, o->heat)))
+			s->heat_via = heat_via_desc[o->heat];
+		return;
+	}
+	/* A fault-path sampler, which sees KVM's hint faults... */
+	for (int v = HEAT_FENTRY; v <= HEAT_KPROBE && !s->heat; v++)
+		if ((s->heat = try_heat(s, o, v)))
+			s->heat_via = heat_via_desc[v];
+	/* ...and hardware sampling beside it where the PMU has it: it sees
+	 * accesses to DRAM-resident pages that hint faults may not. */
+	if (s->heat) {
+		if ((s->heat2 = try_heat(s, o, HEAT_PERF_HW)))
+			s->heat2_via = heat_via_desc[HEAT_PERF_HW];
+		return;
+	}
+	for (int v = HEAT_PERF_HW; v <= HEAT_PERF_SW && !s->heat; v++)
+		if ((s->heat = try_heat(s, o, v)))
+			s->heat_via = heat_via_desc[v];
+}
+
+/* ---- migration and NVMe: tp_btf, else raw_tp ---- */
+
+static void start_migrate(struct samplers *s)
+{
+	static const char *via[] = { "tp_btf/mm_migrate_pages", "raw_tp/mm_migrate_pages" };
+
+	for (int i = 0; i < 2 && !s->mig; i++) {
+		struct migrate_bpf *skel = migrate_bpf__open();
+		struct bpf_program *p;
+		int e;
+
+		if (!skel) {
+			record(s, "migrate", via[i], -errno, "open: %s", strerror(errno));
+			return;
+		}
+		disable_all(skel->obj);
+		p = i ? skel->progs.migrate_raw : skel->progs.migrate_btf;
+		bpf_program__set_autoload(p, true);
+		e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
+		if (!e)
+			e = migrate_bpf__load(skel);
+		if (!e && !bpf_program__attach(p))
+			e = -errno;
+		if (e) {
+			record(s, "migrate", via[i], e, "%s", explain(e));
+			migrate_bpf__destroy(skel);
+			continue;
+		}
+		record(s, "migrate", via[i], 0, "attached");
+		s->mig = skel;
+		s->mig_via = via[i];
+	}
+}
+
+static int nvme_loaded(void)
+{
+	return access("/sys/module/nvme_core", F_OK) == 0;
+}
+
+static void start_nvme(struct samplers *s)
+{
+	static const char *via[] = { "tp_btf/nvme_setup_cmd+nvme_complete_rq",
+				     "raw_tp/nvme_setup_cmd+nvme_complete_rq" };
+
+	if (!nvme_loaded()) {
+		record(s, "nvme", "tracepoints", -ENOENT, "nvme_core is not loaded: no NVMe devices to measure");
+		return;
+	}
+	for (int i = 0; i < 2 && !s->nvme; i++) {
+		struct nvme_bpf *skel = nvme_bpf__open();
+		struct bpf_program *ps, *pc;
+		int e;
+
+		if (!skel) {
+			record(s, "nvme", via[i], -errno, "open: %s", strerror(errno));
+			return;
+		}
+		disable_all(skel->obj);
+		ps = i ? skel->progs.nvme_setup_raw : skel->progs.nvme_setup_btf;
+		pc = i ? skel->progs.nvme_complete_raw : skel->progs.nvme_complete_btf;
+		bpf_program__set_autoload(ps, true);
+		bpf_program__set_autoload(pc, true);
+		e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
+		if (!e)
+			e = nvme_bpf__load(skel);
+		/* completion first: a setup is never recorded without its match */
+		if (!e && !bpf_program__attach(pc))
+			e = -errno;
+		if (!e && !bpf_program__attach(ps))
+			e = -errno;
+		if (e) {
+			record(s, "nvme", via[i], e, "%s", explain(e));
+			nvme_bpf__destroy(skel);
+			continue;
+		}
+		record(s, "nvme", via[i], 0, "attached");
+		s->nvme = skel;
+		s->nvme_via = via[i];
+	}
+}
+
+int samplers_start(struct samplers *s, const struct sampler_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->region_shift = o->region_shift;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0)
+		return -EINVAL;
+	s->vms_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "vms", sizeof(__u64),
+				   sizeof(struct vm_cfg), TIERD_MAX_VMS, NULL);
+	if (s->vms_fd < 0) {
+		int e = -errno;
+		err("cannot create BPF maps: %s (tierd needs root or CAP_BPF)", strerror(-e));
+		return e;
+	}
+	s->vm_stats_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "vm_stats", sizeof(__u32),
+					sizeof(struct vm_stats), TIERD_MAX_VMS, NULL);
+	if (s->vm_stats_fd < 0) {
+		int e = -errno;
+		close(s->vms_fd);
+		return e;
+	}
+	start_heat(s, o);
+	if (!o->no_migrate)
+		start_migrate(s);
+	if (!o->no_nvme)
+		start_nvme(s);
+	return 0;
+}
+
+void samplers_stop(struct samplers *s)
+{
+	detach_perf(s);
+	heat_bpf__destroy(s->heat);
+	heat_bpf__destroy(s->heat2);
+	migrate_bpf__destroy(s->mig);
+	nvme_bpf__destroy(s->nvme);
+	if (s->vms_fd > 0)
+		close(s->vms_fd);
+	if (s->vm_stats_fd > 0)
+		close(s->vm_stats_fd);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the VM table ---- */
+
+int samplers_add_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg)
+{
+	struct vm_stats *zero = calloc(s->ncpus, sizeof(*zero));
+	int e;
+
+	if (!zero)
+		return -ENOMEM;
+	if (cfg->slot >= TIERD_MAX_VMS) {
+		free(zero);
+		return -EINVAL;
+	}
+	/* fresh counters for the slot, then make the VM visible */
+	e = bpf_map_update_elem(s->vm_stats_fd, &cfg->slot, zero, BPF_ANY);
+	free(zero);
+	if (!e && bpf_map_update_elem(s->vms_fd, &cgid, cfg, BPF_ANY))
+		e = -errno;
+	return e;
+}
+
+int samplers_del_vm(struct samplers *s, uint64_t cgid, uint32_t slot)
+{
+	struct region_key k;
+	bool first = true;
+	int fd;
+
+	bpf_map_delete_elem(s->vms_fd, &cgid);
+	if (!s->heat)
+		return 0;
+	fd = bpf_map__fd(s->heat->maps.heat);
+	/* drop the slot's regions; restart the walk after each delete */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &k, &k)) {
+		first = false;
+		if (k.slot == slot) {
+			bpf_map_delete_elem(fd, &k);
+			first = true;
+		}
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+static int cmp_region(const void *a, const void *b)
+{
+	const struct region_count *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return (x->region > y->region) - (x->region < y->region);
+}
+
+long samplers_read_heat(struct samplers *s, struct region_count **out)
+{
+	struct region_key *keys;
+	__u64 *vals;
+	uint32_t max;
+	long n = 0;
+	int fd;
+
+	*out = NULL;
+	if (!s->heat)
+		return 0;
+	fd = bpf_map__fd(s->heat->maps.heat);
+	max = bpf_map__max_entries(s->heat->maps.heat);
+	keys = calloc(max, sizeof(*keys));
+	vals = calloc(max, sizeof(*vals));
+	*out = calloc(max ? max : 1, sizeof(**out));
+	if (!keys || !vals || !*out) {
+		free(keys); free(vals); free(*out); *out = NULL;
+		return -ENOMEM;
+	}
+	/* batched lookup: one syscall per chunk instead of two per entry */
+	{
+		__u64 batch = 0;
+		void *in = NULL;
+		int e;
+
+		do {
+			__u32 cnt = max - n;
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+			if (!cnt)
+				break;
+			e = bpf_map_lookup_batch(fd, in, &batch, keys + n, vals + n, &cnt, &opts);
+			if (e && errno != ENOENT) {
+				n = -errno;
+				break;
+			}
+			n += cnt;
+			in = &batch;
+		} while (!e);
+	}
+	if (n == -EINVAL || n == -EOPNOTSUPP) {	/* no batch ops: walk the keys */
+		struct region_key k;
+		bool started = false;
+
+		n = 0;
+		while (n < max && !bpf_map_get_next_key(fd, started ? &k : NULL, &k)) {
+			started = true;
+			if (!bpf_map_lookup_elem(fd, &k, &vals[n]))
+				keys[n++] = k;
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		(*out)[i].slot = keys[i].slot;
+		(*out)[i].region = keys[i].region;
+		(*out)[i].count = vals[i];
+	}
+	free(keys);
+	free(vals);
+	if (n > 0)
+		qsort(*out, n, sizeof(**out), cmp_region);
+	return n;
+}
+
+int samplers_vm_stats(struct samplers *s, uint32_t slot, struct vm_stats *out)
+{
+	struct vm_stats *pc = calloc(s->ncpus, sizeof(*pc));
+
+	memset(out, 0, sizeof(*out));
+	if (!pc)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(s->vm_stats_fd, &slot, pc)) {
+		free(pc);
+		return -errno;
+	}
+	for (int c = 0; c < s->ncpus; c++)
+		for (int i = 0; i < NR_VM_STATS; i++)
+			out->v[i] += pc[c].v[i];
+	free(pc);
+	return 0;
+}
+
+int samplers_mig_stats(struct samplers *s, struct mig_stats *out)
+{
+	struct mig_stats *pc;
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->mig)
+		return -ENOENT;
+	pc = calloc(s->ncpus, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->mig->maps.mig_stats), &zero, pc))
+		for (int c = 0; c < s->ncpus; c++)
+			for (int r = 0; r < NR_MIG_REASONS; r++) {
+				out->pages[r] += pc[c].pages[r];
+				out->failed[r] += pc[c].failed[r];
+				out->calls[r] += pc[c].calls[r];
+			}
+	free(pc);
+	return 0;
+}
+
+int samplers_nvme_stats(struct samplers *s, uint64_t out[NR_NVME_STATS])
+{
+	__u64 *pc;
+
+	memset(out, 0, sizeof(uint64_t) * NR_NVME_STATS);
+	if (!s->nvme)
+		return -ENOENT;
+	pc = calloc(s->ncpus, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	for (__u32 k = 0; k < NR_NVME_STATS; k++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(s->nvme->maps.nvme_stats), &k, pc))
+			for (int c = 0; c < s->ncpus; c++)
+				out[k] += pc[c];
+	free(pc);
+	return 0;
+}
+
+long samplers_read_queues(struct samplers *s, struct nvme_queue **out)
+{
+	struct nvme_qkey k;
+	bool started = false;
+	long n = 0, cap = 16;
+	int fd;
+
+	*out = NULL;
+	if (!s->nvme)
+		return 0;
+	fd = bpf_map__fd(s->nvme->maps.queues);
+	*out = malloc(cap * sizeof(**out));
+	while (*out && !bpf_map_get_next_key(fd, started ? &k : NULL, &k)) {
+		started = true;
+		if (n == cap) {
+			struct nvme_queue *m = realloc(*out, (cap *= 2) * sizeof(**out));
+			if (!m)
+				break;
+			*out = m;
+		}
+		if (!bpf_map_lookup_elem(fd, &k, &(*out)[n].st))
+			(*out)[n++].key = k;
+	}
+	return n;
+}
+
+int samplers_vm_io(struct samplers *s, uint32_t slot, struct vm_io *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->nvme)
+		return -ENOENT;
+	return bpf_map_lookup_elem(bpf_map__fd(s->nvme->maps.vm_io), &slot, out) ? -errno : 0;
+}
+
+double hist_percentile(const uint64_t *hist, int slots, double q)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (int i = 0; i < slots; i++)
+		total += hist[i];
+	if (!total)
+		return 0;
+	double want = q * total;
+	for (int i = 0; i < slots; i++) {
+		if (!hist[i])
+			continue;
+		if (seen + hist[i] >= want) {
+			double lo = (double)tierd_hist_low(i);
+			double hi = i + 1 < slots ? (double)tierd_hist_low(i + 1) : lo * 2;
+			return lo + (hi - lo) * (want - seen) / hist[i];
+		}
+		seen += hist[i];
+	}
+	return (double)tierd_hist_low(slots - 1);
+}

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tierd stat: attach the samplers, watch for a while, print per VM and per
+ * NVMe queue what they saw. Figures are deltas of the kernel's cumulative
+ * counters over the interval.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "log.h"
+#include "samplers.h"
+#include "tierd_cmd.h"
+#include "util.h"
+#include "vm.h"
+
+#define MAX_STAT_VMS 64
+#define MAX_NODES 64
+
+static const char *const vmstat_keys[] = {
+	"pgpromote_success", "pgpromote_candidate", "pgdemote_kswapd", "pgdemote_direct",
+	"pgdemote_khugepaged", "numa_hint_faults", "numa_pages_migrated", "pgmigrate_success",
+};
+#define NR_VMSTAT (sizeof(vmstat_keys) / sizeof(vmstat_keys[0]))
+
+static const char *const memcg_keys[] = { "pgpromote_success", "pgdemote_kswapd", "pgdemote_direct" };
+#define NR_MEMCG (sizeof(memcg_keys) / sizeof(memcg_keys[0]))
+
+/* Read "key value" lines for `keys`; missing keys are -1. */
+static void read_kv(const char *path, const char *const *keys, int n, long long *out)
+{
+	static char buf[65536];
+	char *line, *save;
+
+	for (int i = 0; i < n; i++)
+		out[i] = -1;
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = 0;
+		for (int i = 0; i < n; i++)
+			if (!strcmp(line, keys[i]))
+				out[i] = atoll(sp + 1);
+	}
+}
+
+static int vm_bytes_per_node(const struct host_paths *hp, const struct vm *vm, uint64_t *bytes, int max_nodes)
+{
+	char path[512], line[4096];
+	FILE *f;
+
+	memset(bytes, 0, sizeof(*bytes) * max_nodes);
+	snprintf(path, sizeof(path), "%s/%d/numa_maps", hp->proc, vm->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start = strtoull(line, NULL, 16), psz = 4096, pages[MAX_NODES] = {0};
+		bool in = !vm->nr_ranges;
+		char *tok, *save;
+
+		for (int i = 0; i < vm->nr_ranges; i++)
+			if (start >= vm->ram[i].start && start < vm->ram[i].end)
+				in = true;
+		if (!in)
+			continue;
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			int node;
+			unsigned long long v;
+
+			if (sscanf(tok, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < max_nodes)
+				pages[node] += v;
+			else if (sscanf(tok, "kernelpagesize_kB=%llu", &v) == 1)
+				psz = v * 1024;
+		}
+		for (int n = 0; n < max_nodes; n++)
+			bytes[n] += pages[n] * psz;
+	}
+	fclose(f);
+	return 0;
+}
+
+struct vm_snap {
+	struct vm_stats st;
+	struct vm_io io;
+	long long memcg[NR_MEMCG];
+};
+
+struct snap {
+	struct region_count *heat;
+	long nheat;
+	struct mig_stats mig;
+	uint64_t nvme[NR_NVME_STATS];
+	struct nvme_queue *q;
+	long nq;
+	long long vmstat[NR_VMSTAT];
+	struct vm_snap vm[MAX_STAT_VMS];
+};
+
+static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
+{
+	char path[600];
+
+	sn->nheat = samplers_read_heat(s, &sn->heat);
+	if (sn->nheat < 0)
+		sn->nheat = 0;
+	samplers_mig_stats(s, &sn->mig);
+	samplers_nvme_stats(s, sn->nvme);
+	sn->nq = samplers_read_queues(s, &sn->q);
+	if (sn->nq < 0)
+		sn->nq = 0;
+	read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
+	for (int i = 0; i < nvm; i++) {
+		samplers_vm_stats(s, i, &sn->vm[i].st);
+		samplers_vm_io(s, i, &sn->vm[i].io);
+		snprintf(path, sizeof(path), "%s/memory.stat", vms[i].scope_dir);
+		read_kv(path, memcg_keys, NR_MEMCG, sn->vm[i].memcg);
+	}
+}
+
+static void drop(struct snap *sn)
+{
+	free(sn->heat);
+	free(sn->q);
+}
+
+/* Count in b minus count in a for the same (slot, region); a, b sorted. */
+static long heat_delta(const struct snap *a, const struct snap *b, uint32_t slot, struct region_count **out)
+{
+	long i = 0, n = 0;
+
+	*out = calloc(b->nheat ? b->nheat : 1, sizeof(**out));
+	if (!*out)
+		return 0;
+	for (long j = 0; j < b->nheat; j++) {
+		const struct region_count *r = &b->heat[j];
+		uint64_t before = 0;
+
+		while (i < a->nheat && (a->heat[i].slot < r->slot ||
+		       (a->heat[i].slot == r->slot && a->heat[i].region < r->region)))
+			i++;
+		if (i < a->nheat && a->heat[i].slot == r->slot && a->heat[i].region == r->region)
+			before = a->heat[i].count;
+		if (r->slot == slot && r->count > before) {
+			(*out)[n] = *r;
+			(*out)[n++].count = r->count - before;
+		}
+	}
+	return n;
+}
+
+static int by_count_desc(const void *x, const void *y)
+{
+	const struct region_count *a = x, *b = y;
+
+	return (a->count < b->count) - (a->count > b->count);
+}
+
+static const struct nvme_queue *find_q(const struct snap *sn, struct nvme_qkey k)
+{
+	for (long i = 0; i < sn->nq; i++)
+		if (sn->q[i].key.ctrl == k.ctrl && sn->q[i].key.qid == k.qid)
+			return &sn->q[i];
+	return NULL;
+}
+
+static void us(FILE *f, const char *name, double ns, bool json)
+{
+	fprintf(f, json ? ",\"%s\":%.1f" : "  %s %.1f", name, ns / 1000.0);
+}
+
+static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms, int nvm,
+		       int top, const struct host_paths *hp, const struct snap *a, const struct snap *b)
+{
+	static const char *mig_names[NR_MIG_REASONS] = { "promote", "demote", "syscall", "other" };
+	uint64_t region = 1ULL << s->region_shift;
+	FILE *f = stdout;
+	char b1[32];
+
+	if (json) {
+		fprintf(f, "{\"tierd\":\"stat\",\"version\":1,\"duration_s\":%.2f,\"region_bytes\":%llu,"
+			"\"samplers\":{\"heat\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"vms\":[",
+			dt, (unsigned long long)region,
+#define JS(x) (x) ? "\"" : "", (x) ? (x) : "null", (x) ? "\"" : ""
+			JS(s->heat_via), JS(s->heat2_via), JS(s->mig_via), JS(s->nvme_via));
+	} else {
+		fprintf(f, "tierd stat: %.1f s; heat: %s%s%s; migrations: %s; nvme: %s\n", dt,
+			s->heat_via ? s->heat_via : "none", s->heat2_via ? " + " : "",
+			s->heat2_via ? s->heat2_via : "", s->mig_via ? s->mig_via : "none",
+			s->nvme_via ? s->nvme_via : "none");
+	}
+
+	for (int i = 0; i < nvm; i++) {
+		const struct vm *vm = &vms[i];
+		const struct vm_snap *va = &a->vm[i], *vb = &b->vm[i];
+		uint64_t d[NR_VM_STATS], bytes[MAX_NODES];
+		struct region_count *hot;
+		long nhot = heat_delta(a, b, i, &hot);
+		int nodes = vm_bytes_per_node(hp, vm, bytes, MAX_NODES) ? 0 : MAX_NODES;
+
+		for (int k = 0; k < NR_VM_STATS; k++)
+			d[k] = vb->st.v[k] - va->st.v[k];
+		qsort(hot, nhot, sizeof(*hot), by_count_desc);
+
+		if (json) {
+			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"cgroup\":\"%s\",\"ram_bytes\":%llu,\"bytes_per_node\":{",
+				i ? "," : "", vm->vmid, vm->pid, vm->scope, (unsigned long long)vm->ram_bytes);
+			for (int n = 0, c = 0; n < nodes; n++)
+				if (bytes[n])
+					fprintf(f, "%s\"%d\":%llu", c++ ? "," : "", n, (unsigned long long)bytes[n]);
+			fprintf(f, "},\"sampled\":%llu,\"throttled\":%llu,\"out_of_range\":%llu,\"map_full\":%llu,"
+				"\"regions_sampled\":%ld,\"hottest\":[",
+				(unsigned long long)d[VS_SAMPLED], (unsigned long long)d[VS_THROTTLED],
+				(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL], nhot);
+			for (long k = 0; k < nhot && k < top; k++)
+				fprintf(f, "%s{\"addr\":\"0x%llx\",\"samples\":%llu}", k ? "," : "",
+					(unsigned long long)(hot[k].region << s->region_shift),
+					(unsigned long long)hot[k].count);
+			fprintf(f, "],\"migrations\":{\"source\":\"bpf\",\"promoted_pages\":%llu,\"demoted_pages\":%llu,"
+				"\"other_pages\":%llu,\"failed_pages\":%llu},\"memcg\":{",
+				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
+				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
+			for (unsigned k = 0, c = 0; k < NR_MEMCG; k++)
+				if (vb->memcg[k] >= 0)
+					fprintf(f, "%s\"%s\":%lld", c++ ? "," : "", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+			uint64_t hist[TIERD_HIST_SLOTS], done = vb->io.done - va->io.done;
+			for (int k = 0; k < TIERD_HIST_SLOTS; k++)
+				hist[k] = vb->io.hist[k] - va->io.hist[k];
+			fprintf(f, "},\"io\":{\"completed\":%llu", (unsigned long long)done);
+			us(f, "mean_us", done ? (double)(vb->io.lat_ns - va->io.lat_ns) / done : 0, true);
+			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
+			us(f, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99), true);
+			fprintf(f, "}}");
+		} else {
+			fprintf(f, "\nVM %ld  pid %d  %s  guest RAM %s\n", vm->vmid, vm->pid, vm->scope,
+				fmt_bytes(vm->ram_bytes, b1, sizeof(b1)));
+			fprintf(f, "  memory     ");
+			for (int n = 0; n < nodes; n++)
+				if (bytes[n])
+					fprintf(f, "  node%d %s", n, fmt_bytes(bytes[n], b1, sizeof(b1)));
+			fprintf(f, "\n  sampled     %llu accesses in %ld regions (%llu throttled, %llu outside guest RAM, %llu map full)\n",
+				(unsigned long long)d[VS_SAMPLED], nhot, (unsigned long long)d[VS_THROTTLED],
+				(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL]);
+			fprintf(f, "  migrations  in the VM's context: %llu promoted, %llu demoted, %llu other, %llu failed (pages)\n",
+				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
+				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
+			fprintf(f, "  memcg       ");
+			for (unsigned k = 0; k < NR_MEMCG; k++)
+				if (vb->memcg[k] >= 0)
+					fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+			fprintf(f, "\n  hottest    ");
+			for (long k = 0; k < nhot && k < top; k++)
+				fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),
+					(unsigned long long)hot[k].count);
+			fprintf(f, "\n");
+			if (vb->io.done > va->io.done) {
+				uint64_t hist[TIERD_HIST_SLOTS];
+				for (int k = 0; k < TIERD_HIST_SLOTS; k++)
+					hist[k] = vb->io.hist[k] - va->io.hist[k];
+				fprintf(f, "  nvme I/O    %llu completed, p50 %.1f us, p99 %.1f us\n",
+					(unsigned long long)(vb->io.done - va->io.done),
+					hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
+					hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
+			}
+		}
+		free(hot);
+	}
+
+	/* host-wide migrations: ours by reason, and the kernel's own counters */
+	if (json) {
+		fprintf(f, "],\"host\":{\"migrations\":{\"source\":\"bpf\"");
+		for (int r = 0; r < NR_MIG_REASONS; r++)
+			fprintf(f, ",\"%s_pages\":%llu", mig_names[r],
+				(unsigned long long)(b->mig.pages[r] - a->mig.pages[r]));
+		uint64_t failed = 0;
+		for (int r = 0; r < NR_MIG_REASONS; r++)
+			failed += b->mig.failed[r] - a->mig.failed[r];
+		fprintf(f, ",\"failed_pages\":%llu},\"vmstat\":{", (unsigned long long)failed);
+		for (unsigned k = 0, c = 0; k < NR_VMSTAT; k++)
+			if (b->vmstat[k] >= 0)
+				fprintf(f, "%s\"%s\":%lld", c++ ? "," : "", vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
+		fprintf(f, "}},\"nvme\":{\"setup\":%llu,\"complete\":%llu,\"unmatched\":%llu,"
+			"\"inflight_map_full\":%llu,\"queues\":[",
+			(unsigned long long)(b->nvme[NS_SETUP] - a->nvme[NS_SETUP]),
+			(unsigned long long)(b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]),
+			(unsigned long long)(b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]),
+			(unsigned long long)(b->nvme[NS_INFLIGHT_FULL] - a->nvme[NS_INFLIGHT_FULL]));
+	} else {
+		fprintf(f, "\nhost migrations (pages, from mm_migrate_pages):");
+		for (int r = 0; r < NR_MIG_REASONS; r++)
+			fprintf(f, " %s %llu", mig_names[r], (unsigned long long)(b->mig.pages[r] - a->mig.pages[r]));
+		fprintf(f, "\nhost /proc/vmstat:");
+		for (unsigned k = 0; k < NR_VMSTAT; k++)
+			if (b->vmstat[k] >= 0)
+				fprintf(f, " %s %lld", vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
+		fprintf(f, "\n\nNVMe queues: %llu set up, %llu completed, %llu unmatched completions\n",
+			(unsigned long long)(b->nvme[NS_SETUP] - a->nvme[NS_SETUP]),
+			(unsigned long long)(b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]),
+			(unsigned long long)(b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]));
+		if (b->nq)
+			fprintf(f, "  %-8s %-9s %5s %10s %9s %9s %9s %9s %8s\n", "ctrl", "transport", "queue",
+				"completed", "mean_us", "p50_us", "p99_us", "p99.9_us", "inflight");
+	}
+	for (long i = 0, c = 0; i < b->nq; i++) {
+		const struct nvme_queue *qb = &b->q[i], *qa = find_q(a, qb->key);
+		uint64_t hist[TIERD_HIST_SLOTS], done = qb->st.done - (qa ? qa->st.done : 0);
+		double mean = done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / done : 0;
+		char tr[TIERD_TRANSPORT_LEN + 1] = "";
+
+		memcpy(tr, qb->st.transport, TIERD_TRANSPORT_LEN);
+		for (int k = 0; k < TIERD_HIST_SLOTS; k++)
+			hist[k] = qb->st.hist[k] - (qa ? qa->st.hist[k] : 0);
+		if (json) {
+			fprintf(f, "%s{\"ctrl\":\"nvme%u\",\"transport\":\"%s\",\"qid\":%u,\"completed\":%llu",
+				c++ ? "," : "", qb->key.ctrl, tr, qb->key.qid, (unsigned long long)done);
+			us(f, "mean_us", mean, true);
+			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
+			us(f, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99), true);
+			us(f, "p999_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.999), true);
+			fprintf(f, ",\"inflight\":%lld}", (long long)qb->st.inflight);
+		} else {
+			fprintf(f, "  nvme%-4u %-9s %5u %10llu %9.1f %9.1f %9.1f %9.1f %8lld\n", qb->key.ctrl, tr,
+				qb->key.qid, (unsigned long long)done, mean / 1000,
+				hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
+				hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000,
+				hist_percentile(hist, TIERD_HIST_SLOTS, 0.999) / 1000, (long long)qb->st.inflight);
+		}
+	}
+	if (json)
+		fprintf(f, "]}}\n");
+	fflush(f);
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: tierd stat [--json] [--duration S] [--vm N]... [options]\n"
+"  Attach the samplers for S seconds (default 5) and print, per VM, sampled\n"
+"  accesses, the hottest regions, bytes per node and migrations; per NVMe\n"
+"  queue, completed I/Os and latency percentiles.\n"
+"  --vm N              only VM N (repeatable; default: every VM running here)\n"
+"  --json              one JSON document (fields: see README)\n"
+"  --top N             hottest regions to list (default 5)\n"
+"  --region-size SIZE  2M (default) or 4K\n"
+"  --heat VIA          force a heat sampler: fentry, kprobe, perf-hw, perf-sw\n"
+"  --min-ram SIZE      smallest mapping taken as guest RAM (default 64M)\n");
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"json", no_argument, 0, 'j'}, {"duration", required_argument, 0, 'd'},
+		{"vm", required_argument, 0, 'V'}, {"top", required_argument, 0, 't'},
+		{"region-size", required_argument, 0, 'r'}, {"heat", required_argument, 0, 'H'},
+		{"min-ram", required_argument, 0, 'm'}, {"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+	};
+	struct sampler_opts so = { .heat = HEAT_AUTO, .region_shift = 21,
+				   .max_regions = TIERD_REGIONS_DEFAULT, .perf_period = 1000 };
+	long ids[MAX_STAT_VMS];
+	int nids = 0, top = 5, c, rc = 0, verbose = log_verbosity;
+	uint64_t v, min_ram = 64ULL << 20;
+	double duration = 5;
+	bool json = false, named = false;
+	struct host_paths hp;
+	static struct vm vms[MAX_STAT_VMS];
+	static struct snap a, b;
+	int nvm = 0;
+	struct samplers s;
+	char why[512];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jd:V:t:r:H:m:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'd': {
+			char *end;
+			duration = strtod(optarg, &end);
+			if (*end || !(duration > 0 && duration <= 86400))
+				return err("--duration: '%s' is not a number of seconds (0 < S <= 86400)", optarg), 2;
+			break;
+		}
+		case 'V':
+			if (nids == MAX_STAT_VMS || parse_vmid(optarg, &ids[nids]))
+				return err("--vm: '%s' is not a VMID (100..999999999)", optarg), 2;
+			nids++;
+			named = true;
+			break;
+		case 't':
+			if (parse_uint(optarg, 100000, &v))
+				return err("--top: '%s' is not a count", optarg), 2;
+			top = (int)v;
+			break;
+		case 'r':
+			if (parse_size(optarg, &v) || (v != 4096 && v != (2 << 20)))
+				return err("--region-size: '%s' must be 4K or 2M", optarg), 2;
+			so.region_shift = v == 4096 ? 12 : 21;
+			break;
+		case 'H':
+			if ((so.heat = heat_via_parse(optarg)) < 0)
+				return err("--heat: '%s' is not fentry, kprobe, perf-hw or perf-sw", optarg), 2;
+			break;
+		case 'm':
+			if (parse_size(optarg, &min_ram) || !min_ram)
+				return err("--min-ram: '%s' is not a size", optarg), 2;
+			break;
+		case 'v': log_init(++verbose); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		return err("stat: unexpected argument '%s'", argv[optind]), 2;
+
+	host_paths_default(&hp);
+	if (!named)
+		nids = vm_list(&hp, ids, MAX_STAT_VMS);
+	for (int i = 0; i < nids; i++) {
+		if (vm_resolve(&hp, ids[i], &vms[nvm], why, sizeof(why))) {
+			if (named)
+				return err("%s", why), 1;
+			warn("skipping: %s", why);
+			continue;
+		}
+		if (vm_find_ram(&hp, &vms[nvm], min_ram, why, sizeof(why)))
+			warn("%s; counting the whole address space", why);
+		nvm++;
+	}
+
+	if (samplers_start(&s, &so))
+		return 1;
+	if (!s.heat && !s.mig && !s.nvme) {
+		err("no sampler could attach on this kernel; run 'tierd probe' for the reasons");
+		samplers_stop(&s);
+		return 1;
+	}
+	for (int i = 0; i < nvm; i++) {
+		struct vm_cfg cfg = { .slot = i, .nr_ranges = vms[i].nr_ranges };
+
+		for (int r = 0; r < vms[i].nr_ranges; r++) {
+			cfg.start[r] = vms[i].ram[r].start;
+			cfg.end[r] = vms[i].ram[r].end;
+		}
+		if (samplers_add_vm(&s, vms[i].cgid, &cfg)) {
+			err("cannot register VM %ld with the samplers", vms[i].vmid);
+			samplers_stop(&s);
+			return 1;
+		}
+	}
+
+	take(&s, vms, nvm, &a);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	double t0 = now_s();
+	while (!interrupted && now_s() - t0 < duration)
+		usleep(50000);
+	double dt = now_s() - t0;
+	take(&s, vms, nvm, &b);
+
+	print_stat(json, dt, &s, vms, nvm, top, &hp, &a, &b);
+	drop(&a);
+	drop(&b);
+	samplers_stop(&s);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef TIERD_UTIL_H
+#define TIERD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read a whole small file into buf (NUL-terminated); bytes read or -errno. */
+long read_file(const char *path, char *buf, size_t size);
+/* Parse "512M", "2G", "4096" (bytes; K/M/G/T suffixes). 0 on success. */
+int parse_size(const char *s, uint64_t *out);
+/* Parse a non-negative decimal integer that fits in `max`. 0 on success. */
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* The cgroup2 mount point, from /proc/self/mountinfo (cached). */
+const char *cgroup2_mount(void);
+/* The cgroup id (kernfs node id) of a cgroup directory, or 0. */
+uint64_t cgroup_id(const char *path);
+double now_s(void);
+/* "1.5 GiB" */
+const char *fmt_bytes(uint64_t b, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vm-standin: behaves like one QEMU guest's RAM, for tiering.
+ *
+ * It registers as Proxmox runs a VM (in qemu.slice/<vmid>.scope, with
+ * /var/run/qemu-server/<vmid>.pid and `-id <vmid>` on its command line),
+ * maps "guest RAM" as QEMU does (one large anonymous mapping with
+ * MADV_HUGEPAGE; memfd or hugetlbfs as options), touches it with a chosen
+ * pattern and, every epoch, prints one JSON line of ground truth: bytes on
+ * each node, the share of its accesses that hit each node, and the oracle
+ * share (the best any placement could do with a given DRAM budget).
+ *
+ * Integrity: every 8-byte word holds a tag derived from its page and
+ * offset in the high half; word 0 of each page also holds the page's write
+ * generation in the low half. Reads check the tag (and the generation on
+ * word 0), writes check word 0 before bumping it, and a sweep checks whole
+ * pages. Any mismatch is reported and the exit status is 1.
+ *
+ * Bookkeeping is two 32-bit counters per 4 KiB page (0.2% of guest RAM).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <numa.h>
+#include <numaif.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE		4096UL
+#define WORDS		(PAGE / 8)
+#define CHUNK_PAGES	512UL		/* 2 MiB */
+#define MAX_NODES	64
+#define MAX_REPORTED	10
+
+enum backing { B_ANON, B_MEMFD, B_HUGETLBFS };
+
+static struct opts {
+	long vmid;
+	uint64_t mem, hot, hot_start, budget;
+	double hot_share, zipf, write_share, epoch, duration, move_every;
+	uint64_t rate;
+	enum backing backing;
+	bool thp, reg, quiet;
+	const char *cgroot, *rundir;
+	uint64_t seed;
+} o = {
+	.vmid = -1, .mem = 1UL << 30, .hot_share = 0.9, .write_share = 0.2,
+	.epoch = 1.0, .thp = true, .reg = true, .rundir = "/var/run/qemu-server",
+	.seed = 1,
+};
+
+static volatile sig_atomic_t stop;
+static uint8_t *ram;
+static uint64_t npages, nchunks;
+static uint32_t *gen, *acc;
+static double *zcdf;		/* zipf: cumulative probability by rank */
+static uint64_t zstride;	/* zipf: rank -> chunk permutation */
+static uint64_t errors, verified, sweep;
+static int nnodes;
+static bool fast[MAX_NODES];
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "vm-standin: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng_state;
+static inline uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline double rnd01(void)
+{
+	return (rnd() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The tag of word w of page p: never zero, so a zeroed page is caught. */
+static inline uint32_t tag(uint64_t p, uint64_t w)
+{
+	uint64_t x = (p * WORDS + w) ^ (o.seed * 0x9E3779B97F4A7C15ULL);
+
+	x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33;
+	return (uint32_t)x | 1;
+}
+
+static inline uint64_t *word(uint64_t p, uint64_t w)
+{
+	return (uint64_t *)(ram + p * PAGE) + w;
+}
+
+static void bad(uint64_t p, uint64_t w, uint64_t got, uint64_t want)
+{
+	if (errors++ < MAX_REPORTED)
+		fprintf(stderr, "{\"integrity_error\":{\"vmid\":%ld,\"page\":%" PRIu64
+			",\"word\":%" PRIu64 ",\"got\":\"0x%016" PRIx64 "\",\"want\":\"0x%016" PRIx64 "\"}}\n",
+			o.vmid, p, w, got, want);
+}
+
+static inline void check(uint64_t p, uint64_t w)
+{
+	uint64_t v = *word(p, w);
+
+	verified++;
+	if (w == 0) {
+		uint64_t want = (uint64_t)tag(p, 0) << 32 | gen[p];
+		if (v != want)
+			bad(p, 0, v, want);
+	} else if ((v >> 32) != tag(p, w)) {
+		bad(p, w, v, (uint64_t)tag(p, w) << 32);
+	}
+}
+
+static void fill(void)
+{
+	for (uint64_t p = 0; p < npages; p++) {
+		*word(p, 0) = (uint64_t)tag(p, 0) << 32;
+		for (uint64_t w = 1; w < WORDS; w++)
+			*word(p, w) = (uint64_t)tag(p, w) << 32 | (uint32_t)w;
+	}
+}
+
+/* ---- access pattern ---- */
+
+static uint64_t hot_pages(void) { return o.hot / PAGE; }
+
+static void zipf_init(void)
+{
+	double sum = 0;
+
+	zcdf = malloc(nchunks * sizeof(*zcdf));
+	if (!zcdf)
+		die("out of memory");
+	for (uint64_t r = 0; r < nchunks; r++)
+		sum += zcdf[r] = 1.0 / pow((double)(r + 1), o.zipf);
+	for (uint64_t r = 0; r < nchunks; r++)
+		zcdf[r] = (r ? zcdf[r - 1] : 0) + zcdf[r] / sum;
+	/* scatter ranks over chunks with a stride coprime to nchunks */
+	zstride = (uint64_t)(nchunks * 0.618) | 1;
+	while (nchunks > 1) {
+		uint64_t a = zstride, b = nchunks;
+		while (b) { uint64_t t = a % b; a = b; b = t; }
+		if (a == 1)
+			break;
+		zstride += 2;
+	}
+}
+
+/* Chunk of rank r: the permutation moves with hot_start. */
+static inline uint64_t zipf_chunk(uint64_t r)
+{
+	return (r * zstride + o.hot_start / (CHUNK_PAGES * PAGE)) % nchunks;
+}
+
+static inline uint64_t pick(void)
+{
+	if (o.zipf > 0) {
+		double u = rnd01();
+		uint64_t lo = 0, hi = nchunks - 1;
+
+		while (lo < hi) {
+			uint64_t mid = (lo + hi) / 2;
+			if (zcdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t p = zipf_chunk(lo) * CHUNK_PAGES + rnd() % CHUNK_PAGES;
+		return p < npages ? p : npages - 1;
+	}
+	uint64_t h = hot_pages(), s = o.hot_start / PAGE;
+	if (h && (h >= npages || rnd01() < o.hot_share))
+		return (s + rnd() % h) % npages;
+	return (s + h + rnd() % (npages - h)) % npages;
+}
+
+/* Oracle: the share of accesses a perfect placement keeps in `budget`. */
+static double oracle(uint64_t budget)
+{
+	double b = (double)(budget / PAGE);
+
+	if (o.zipf > 0) {
+		double k = b / CHUNK_PAGES;
+		uint64_t whole = (uint64_t)k;
+
+		if (whole >= nchunks)
+			return 1.0;
+		double s = whole ? zcdf[whole - 1] : 0;
+		return s + (k - whole) * (zcdf[whole] - s);
+	}
+	double h = (double)hot_pages(), n = (double)npages;
+	if (h >= n)
+		return b >= n ? 1.0 : b / n;
+	if (b >= h)
+		return fmin(1.0, o.hot_share + (1 - o.hot_share) * (b - h) / (n - h));
+	return o.hot_share * b / h;
+}
+
+static inline void access_one(void)
+{
+	uint64_t p = pick(), r = rnd(), w = r % WORDS;
+
+	acc[p]++;
+	if (rnd01() < o.write_share) {
+		check(p, 0);
+		gen[p]++;
+		*word(p, 0) = (uint64_t)tag(p, 0) << 32 | gen[p];
+		if (w)
+			*word(p, w) = (uint64_t)tag(p, w) << 32 | (uint32_t)(r >> 32);
+	} else {
+		check(p, w);
+	}
+}
+
+/* ---- ground truth ---- */
+
+static void read_tiers(void)
+{
+	char path[128];
+	int best = -1;
+
+	nnodes = numa_max_node() + 1;
+	if (nnodes > MAX_NODES)
+		nnodes = MAX_NODES;
+	/* The fastest memory tier has the lowest id. */
+	for (int t = 0; t < 4096 && best < 0; t++) {
+		snprintf(path, sizeof(path), "/sys/devices/virtual/memory_tiering/memory_tier%d/nodelist", t);
+		FILE *f = fopen(path, "r");
+		char buf[256];
+
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			struct bitmask *bm = numa_parse_nodestring(buf);
+			if (bm) {
+				for (int n = 0; n < nnodes; n++)
+					fast[n] = numa_bitmask_isbitset(bm, n);
+				numa_bitmask_free(bm);
+				best = t;
+			}
+		}
+		fclose(f);
+	}
+	if (best < 0) {		/* no tiering sysfs: nodes with CPUs are fast */
+		struct bitmask *cpus = numa_allocate_cpumask();
+		for (int n = 0; n < nnodes; n++)
+			fast[n] = numa_node_to_cpus(n, cpus) == 0 &&
+				  numa_bitmask_weight(cpus) > 0;
+		numa_free_cpumask(cpus);
+	}
+}
+
+static void report(double t, long epoch, uint64_t accesses, double secs)
+{
+	enum { BATCH = 4096 };
+	static void *addrs[BATCH];
+	static int status[BATCH];
+	uint64_t pages_on[MAX_NODES] = {0}, acc_on[MAX_NODES] = {0};
+	uint64_t absent = 0, total = 0, fast_acc = 0;
+
+	for (uint64_t p0 = 0; p0 < npages; p0 += BATCH) {
+		unsigned long n = npages - p0 < BATCH ? npages - p0 : BATCH;
+
+		for (unsigned long i = 0; i < n; i++)
+			addrs[i] = ram + (p0 + i) * PAGE;
+		if (move_pages(0, n, addrs, NULL, status, 0) < 0)
+			die("move_pages: %s", strerror(errno));
+		for (unsigned long i = 0; i < n; i++) {
+			int s = status[i];
+			uint32_t a = acc[p0 + i];
+
+			total += a;
+			if (s >= 0 && s < nnodes) {
+				pages_on[s]++;
+				acc_on[s] += a;
+				if (fast[s])
+					fast_acc += a;
+			} else {
+				absent++;	/* not present (-ENOENT) or an error: counted, not dropped */
+			}
+		}
+	}
+	printf("{\"t\":%.2f,\"vmid\":%ld,\"pid\":%d,\"epoch\":%ld,\"accesses\":%" PRIu64
+	       ",\"rate\":%.0f,\"base\":\"0x%lx\",\"mem_bytes\":%" PRIu64
+	       ",\"pattern\":\"%s\",\"hot_start\":%" PRIu64 ",\"hot_bytes\":%" PRIu64
+	       ",\"bytes_per_node\":{", t, o.vmid, getpid(), epoch, accesses,
+	       secs > 0 ? accesses / secs : 0, (unsigned long)ram, o.mem,
+	       o.zipf > 0 ? "zipf" : "hotset", o.hot_start, o.zipf > 0 ? 0 : o.hot);
+	for (int n = 0, c = 0; n < nnodes; n++)
+		if (numa_bitmask_isbitset(numa_all_nodes_ptr, n))
+			printf("%s\"%d\":%" PRIu64, c++ ? "," : "", n, pages_on[n] * PAGE);
+	printf("},\"absent_pages\":%" PRIu64 ",\"share_per_node\":{", absent);
+	for (int n = 0, c = 0; n < nnodes; n++)
+		if (numa_bitmask_isbitset(numa_all_nodes_ptr, n))
+			printf("%s\"%d\":%.4f", c++ ? "," : "", n, total ? (double)acc_on[n] / total : 0);
+	printf("},\"dram_share\":%.4f,\"dram_budget\":%" PRIu64 ",\"oracle_share\":%.4f"
+	       ",\"verified\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
+	       total ? (double)fast_acc / total : 0, o.budget, oracle(o.budget),
+	       verified, errors);
+	fflush(stdout);
+	memset(acc, 0, npages * sizeof(*acc));
+}
+
+/* ---- registration, as Proxmox runs a VM ---- */
+
+static char scope[512], pidfile[512];
+
+static const char *cgroup2_root(void)
+{
+	static char root[256];
+	char line[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[256], fstype[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (!strcmp(fstype, "cgroup2")) {
+			snprintf(root, sizeof(root), "%s", mnt);
+			fclose(f);
+			return root;
+		}
+	}
+	fclose(f);
+	return NULL;
+}
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		die("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static pid_t child;
+static void forward(int sig) { if (child > 0) kill(child, sig); }
+
+/*
+ * The parent stays outside the scope, like systemd: it creates the scope,
+ * waits for the VM process and removes the scope and pid file after it.
+ */
+static void supervise(void)
+{
+	const char *root = o.cgroot ? o.cgroot : cgroup2_root();
+	char path[600], buf[32];
+	int st;
+
+	if (!root)
+		die("no cgroup2 mount found (use --no-register to run unregistered)");
+	snprintf(path, sizeof(path), "%s/qemu.slice", root);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", path, strerror(errno));
+	snprintf(scope, sizeof(scope), "%s/qemu.slice/%ld.scope", root, o.vmid);
+	if (mkdir(scope, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", scope, strerror(errno));
+	if (mkdir(o.rundir, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", o.rundir, strerror(errno));
+	snprintf(pidfile, sizeof(pidfile), "%s/%ld.pid", o.rundir, o.vmid);
+
+	child = fork();
+	if (child < 0)
+		die("fork: %s", strerror(errno));
+	if (child == 0) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", scope);
+		write_file(path, "0");
+		snprintf(buf, sizeof(buf), "%d\n", getpid());
+		write_file(pidfile, buf);
+		return;
+	}
+	signal(SIGTERM, forward);
+	signal(SIGINT, forward);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	unlink(pidfile);
+	for (int i = 0; i < 50 && rmdir(scope) && errno == EBUSY; i++)
+		usleep(20000);
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* ---- guest RAM ---- */
+
+static void map_ram(void)
+{
+	int fd = -1, flags = MAP_SHARED;
+
+	switch (o.backing) {
+	case B_ANON:
+		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+		break;
+	case B_MEMFD:
+		fd = memfd_create("pc.ram", MFD_CLOEXEC);
+		break;
+	case B_HUGETLBFS: {
+		char path[] = "/dev/hugepages/vm-standin.XXXXXX";
+		fd = mkstemp(path);
+		if (fd >= 0)
+			unlink(path);
+		break;
+	}
+	}
+	if (o.backing != B_ANON && (fd < 0 || ftruncate(fd, o.mem)))
+		die("guest RAM backing: %s", strerror(errno));
+	ram = mmap(NULL, o.mem, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (ram == MAP_FAILED)
+		die("mmap %" PRIu64 " bytes: %s%s", o.mem, strerror(errno),
+		    o.backing == B_HUGETLBFS ? " (are enough huge pages reserved?)" : "");
+	if (o.backing == B_ANON && o.thp)
+		madvise(ram, o.mem, MADV_HUGEPAGE);	/* as QEMU does for guest RAM */
+}
+
+/* ---- options ---- */
+
+static uint64_t parse_size(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end);
+	uint64_t m = 1;
+
+	switch (*end) {
+	case 'k': case 'K': m = 1UL << 10; end++; break;
+	case 'm': case 'M': m = 1UL << 20; end++; break;
+	case 'g': case 'G': m = 1UL << 30; end++; break;
+	case 't': case 'T': m = 1UL << 40; end++; break;
+	}
+	if (end == s || *end || v < 0)
+		die("%s: '%s' is not a size (K, M, G suffixes)", what, s);
+	return (uint64_t)(v * m);
+}
+
+static double parse_num(const char *s, const char *what, double lo, double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < lo || v > hi)
+		die("%s: '%s' is not a number in [%g, %g]", what, s, lo, hi);
+	return v;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vm-standin -id VMID [options]\n"
+"  --mem SIZE           guest RAM (default 1G)\n"
+"  --hot SIZE           hot set size (default mem/8)\n"
+"  --hot-share F        share of accesses to the hot set (default 0.9)\n"
+"  --hot-start SIZE     hot set offset in guest RAM (default 0)\n"
+"  --zipf S             Zipf-distributed accesses over 2 MiB chunks instead\n"
+"  --move-every SEC     move the hot set (or the Zipf ranking) every SEC s\n"
+"  --write F            share of accesses that write (default 0.2)\n"
+"  --rate N             at most N accesses per second (default: as fast as possible)\n"
+"  --backing KIND       anon (default), memfd or hugetlbfs\n"
+"  --no-thp             no MADV_HUGEPAGE on anon RAM\n"
+"  --dram-budget SIZE   DRAM budget the oracle share is computed for (default: hot)\n"
+"  --epoch SEC          seconds between JSON lines (default 1)\n"
+"  --duration SEC       stop after SEC seconds (default: on SIGTERM/SIGINT)\n"
+"  --no-register        no cgroup scope, no pid file\n"
+"  --cgroup-root DIR    cgroup2 mount (default: found in mountinfo)\n"
+"  --run-dir DIR        pid file folder (default /var/run/qemu-server)\n"
+"  --seed N             random seed (default 1)\n");
+}
+
+static void parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"id", required_argument, 0, 'i'},
+		{"mem", required_argument, 0, 'm'},
+		{"hot", required_argument, 0, 'h'},
+		{"hot-share", required_argument, 0, 's'},
+		{"hot-start", required_argument, 0, 'S'},
+		{"zipf", required_argument, 0, 'z'},
+		{"move-every", required_argument, 0, 'M'},
+		{"write", required_argument, 0, 'w'},
+		{"rate", required_argument, 0, 'r'},
+		{"backing", required_argument, 0, 'b'},
+		{"no-thp", no_argument, 0, 'T'},
+		{"dram-budget", required_argument, 0, 'B'},
+		{"epoch", required_argument, 0, 'e'},
+		{"duration", required_argument, 0, 'd'},
+		{"no-register", no_argument, 0, 'R'},
+		{"cgroup-root", required_argument, 0, 'c'},
+		{"run-dir", required_argument, 0, 'D'},
+		{"seed", required_argument, 0, 'x'},
+		{"help", no_argument, 0, 'H'},
+		{0, 0, 0, 0},
+	};
+	bool hot_set = false;
+	int c;
+
+	/* getopt_long_only, so QEMU's single-dash `-id 101` works */
+	while ((c = getopt_long_only(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.vmid = (long)parse_num(optarg, "-id", 100, 999999999); break;
+		case 'm': o.mem = parse_size(optarg, "--mem"); break;
+		case 'h': o.hot = parse_size(optarg, "--hot"); hot_set = true; break;
+		case 's': o.hot_share = parse_num(optarg, "--hot-share", 0, 1); break;
+		case 'S': o.hot_start = parse_size(optarg, "--hot-start"); break;
+		case 'z': o.zipf = parse_num(optarg, "--zipf", 0.01, 10); break;
+		case 'M': o.move_every = parse_num(optarg, "--move-every", 0, 1e9); break;
+		case 'w': o.write_share = parse_num(optarg, "--write", 0, 1); break;
+		case 'r': o.rate = (uint64_t)parse_num(optarg, "--rate", 0, 1e12); break;
+		case 'b':
+			if (!strcmp(optarg, "anon")) o.backing = B_ANON;
+			else if (!strcmp(optarg, "memfd")) o.backing = B_MEMFD;
+			else if (!strcmp(optarg, "hugetlbfs")) o.backing = B_HUGETLBFS;
+			else die("--backing: '%s' is not anon, memfd or hugetlbfs", optarg);
+			break;
+		case 'T': o.thp = false; break;
+		case 'B': o.budget = parse_size(optarg, "--dram-budget"); break;
+		case 'e': o.epoch = parse_num(optarg, "--epoch", 0.05, 3600); break;
+		case 'd': o.duration = parse_num(optarg, "--duration", 0, 1e9); break;
+		case 'R': o.reg = false; break;
+		case 'c': o.cgroot = optarg; break;
+		case 'D': o.rundir = optarg; break;
+		case 'x': o.seed = (uint64_t)parse_num(optarg, "--seed", 1, 1e18); break;
+		case 'H': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'", argv[optind]);
+	if (o.vmid < 0)
+		die("-id VMID is required (100 or more, as in Proxmox)");
+	uint64_t align = o.backing == B_HUGETLBFS ? CHUNK_PAGES * PAGE : PAGE;
+	if (o.mem < 16 * CHUNK_PAGES * PAGE || o.mem % align)
+		die("--mem: at least 32M, a multiple of %" PRIu64 " bytes", align);
+	if (!hot_set)
+		o.hot = o.mem / 8;
+	if (o.hot > o.mem || o.hot % PAGE || o.hot_start % PAGE || o.hot_start >= o.mem)
+		die("--hot/--hot-start: page-aligned and inside --mem");
+	if (!o.budget)
+		o.budget = o.hot;
+}
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+int main(int argc, char **argv)
+{
+	double t0, next, last, move_at;
+	uint64_t n = 0, since = 0;
+	long epoch = 0;
+
+	parse(argc, argv);
+	if (numa_available() < 0)
+		die("the kernel has no NUMA support");
+	if (o.reg)
+		supervise();	/* returns in the child, inside the scope */
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+
+	npages = o.mem / PAGE;
+	nchunks = (npages + CHUNK_PAGES - 1) / CHUNK_PAGES;
+	gen = calloc(npages, sizeof(*gen));
+	acc = calloc(npages, sizeof(*acc));
+	if (!gen || !acc)
+		die("out of memory for bookkeeping");
+	rng_state = o.seed * 0x9E3779B97F4A7C15ULL | 1;
+	if (o.zipf > 0)
+		zipf_init();
+	read_tiers();
+	map_ram();
+	fill();
+
+	t0 = last = now();
+	next = t0 + o.epoch;
+	move_at = o.move_every > 0 ? t0 + o.move_every : INFINITY;
+	while (!stop) {
+		for (int i = 0; i < 1024; i++)
+			access_one();
+		n += 1024;
+		since += 1024;
+		/* sweep: one whole page per 1024 accesses */
+		for (uint64_t w = 0; w < WORDS; w++)
+			check(sweep, w);
+		sweep = (sweep + 1) % npages;
+
+		double t = now();
+		if (o.rate) {
+			double ahead = (double)n / o.rate - (t - t0);
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (t >= move_at) {
+			/* the hot set moves on by its own size (Zipf: by some chunks) */
+			uint64_t step = o.zipf > 0 ? o.mem / 4 : (o.hot ? o.hot : PAGE);
+			o.hot_start = (o.hot_start + step) % o.mem;
+			move_at += o.move_every;
+		}
+		if (t >= next || (o.duration > 0 && t - t0 >= o.duration)) {
+			report(t - t0, ++epoch, since, t - last);
+			since = 0;
+			last = t;
+			next += o.epoch;
+			if (o.duration > 0 && t - t0 >= o.duration)
+				break;
+		}
+	}
+	if (stop)
+		report(now() - t0, ++epoch, since, now() - last);
+	return errors ? 1 : 0;
+}

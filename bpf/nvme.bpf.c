@@ -121,7 +121,7 @@ static __always_inline int on_complete(struct request *req)
 	struct nvme_qstats *qs;
 	struct inflight *in;
 	struct vm_cfg *vm;
-	__u32 b;
+	__u64 b;	/* 64-bit: 6.1's verifier loses the bound across a zero-extension */
 
 	nstat(NS_COMPLETE);
 	in = bpf_map_lookup_elem(&inflight, &key);
@@ -131,6 +131,7 @@ static __always_inline int on_complete(struct request *req)
 	}
 	d = bpf_ktime_get_ns() - in->ts;
 	b = tierd_hist_slot(d);
+	asm volatile("" : "+r"(b));	/* check the very register that indexes */
 	if (b >= TIERD_HIST_SLOTS)
 		return 0;	/* cannot happen; keeps the verifier sure */
 

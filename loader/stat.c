@@ -251,9 +251,12 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
 				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
 			fprintf(f, "  memcg       ");
+			int shown = 0;
 			for (unsigned k = 0; k < NR_MEMCG; k++)
 				if (vb->memcg[k] >= 0)
-					fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+					shown += fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]) > 0;
+			if (!shown)
+				fprintf(f, " (this kernel's memory.stat has no promotion/demotion counters)");
 			fprintf(f, "\n  hottest    ");
 			for (long k = 0; k < nhot && k < top; k++)
 				fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),

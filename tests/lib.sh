@@ -1,0 +1,52 @@
+# Helpers for tierd's shell tests. Source it; `set -e` is on.
+set -euo pipefail
+top=${TIERD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+cd "$top"
+TIERD=$top/build/tierd
+STANDIN=$top/build/vm-standin
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 77; }
+need_lab() { [ "${LAB:-}" = 1 ] || skip "runs only inside the lab"; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+
+# expect_fail "what" cmd... : the command must fail with a message on stderr
+expect_fail() {
+	local what=$1 out rc; shift
+	out=$("$@" 2>&1) && fail "$what: succeeded, should have failed"
+	rc=$?
+	[ -n "$out" ] || fail "$what: failed (exit $rc) without a message"
+	echo "ok: $what -> exit $rc: $(echo "$out" | head -n1)"
+}
+
+# Cleanup stack: on_exit 'cmd' runs at exit, last first.
+_cleanups=()
+on_exit() { _cleanups+=("$1"); }
+_run_cleanups() { for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[i]}" || true; done; }
+trap _run_cleanups EXIT
+
+# standin_start VMID LOG [options...]: start a stand-in VM; waits for its
+# first JSON line; sets STANDIN_PID (the supervisor) and VM_PID.
+standin_start() {
+	local id=$1 log=$2; shift 2
+	"$STANDIN" -id "$id" "$@" >"$log" 2>"$log.err" &
+	STANDIN_PID=$!
+	on_exit "kill $STANDIN_PID 2>/dev/null; wait $STANDIN_PID 2>/dev/null"
+	for _ in $(seq 600); do
+		[ -s "$log" ] && break
+		kill -0 $STANDIN_PID 2>/dev/null || { cat "$log.err" >&2; fail "stand-in $id died"; }
+		sleep 0.1
+	done
+	[ -s "$log" ] || fail "stand-in $id printed nothing"
+	VM_PID=$(jq -r .pid <(head -n1 "$log"))
+}
+
+# standin_stop: SIGTERM, wait; returns the stand-in's exit status
+standin_stop() {
+	kill -TERM "$STANDIN_PID"
+	local rc=0
+	wait "$STANDIN_PID" || rc=$?
+	return $rc
+}
+
+last_json() { tail -n1 "$1"; }

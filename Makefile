@@ -24,6 +24,9 @@ SKELS    := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 LOADER   := $(patsubst loader/%.c,$(OUT)/loader/%.o,$(wildcard loader/*.c))
 UNIT     := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
+# keep the objects and skeletons make would otherwise delete as intermediates
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+
 ifeq ($(V),1)
 Q :=
 msg :=

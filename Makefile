@@ -70,9 +70,9 @@ $(OUT)/tierd: $(LOADER)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/vm-standin: tools/vm-standin.c | $(OUT)
+$(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -lnuma -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Iloader $^ -lnuma -lm -o $@
 
 # Unit tests link the loader's objects, less its main().
 $(OUT)/tests/%: tests/unit/%.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests

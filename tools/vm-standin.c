@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "util.h"	/* cgroup2_mount(), shared with tierd */
 
 #define PAGE		4096UL
 #define WORDS		(PAGE / 8)
@@ -337,31 +338,6 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 
 static char scope[512], pidfile[512];
 
-static const char *cgroup2_root(void)
-{
-	static char root[256];
-	char line[1024];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[256], fstype[64];
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		if (!strcmp(fstype, "cgroup2")) {
-			snprintf(root, sizeof(root), "%s", mnt);
-			fclose(f);
-			return root;
-		}
-	}
-	fclose(f);
-	return NULL;
-}
-
 static void write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -380,7 +356,7 @@ static void forward(int sig) { if (child > 0) kill(child, sig); }
  */
 static void supervise(void)
 {
-	const char *root = o.cgroot ? o.cgroot : cgroup2_root();
+	const char *root = o.cgroot ? o.cgroot : cgroup2_mount();
 	char path[600], buf[32];
 	int st;
 
@@ -449,21 +425,13 @@ static void map_ram(void)
 
 /* ---- options ---- */
 
-static uint64_t parse_size(const char *s, const char *what)
+static uint64_t size_arg(const char *s, const char *what)
 {
-	char *end;
-	double v = strtod(s, &end);
-	uint64_t m = 1;
+	uint64_t v;
 
-	switch (*end) {
-	case 'k': case 'K': m = 1UL << 10; end++; break;
-	case 'm': case 'M': m = 1UL << 20; end++; break;
-	case 'g': case 'G': m = 1UL << 30; end++; break;
-	case 't': case 'T': m = 1UL << 40; end++; break;
-	}
-	if (end == s || *end || v < 0)
-		die("%s: '%s' is not a size (K, M, G suffixes)", what, s);
-	return (uint64_t)(v * m);
+	if (parse_size(s, &v))
+		die("%s: '%s' is not a size (bytes, or K, M, G, T)", what, s);
+	return v;
 }
 
 static double parse_num(const char *s, const char *what, double lo, double hi)
@@ -530,10 +498,10 @@ static void parse(int argc, char **argv)
 	while ((c = getopt_long_only(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.vmid = (long)parse_num(optarg, "-id", 100, 999999999); break;
-		case 'm': o.mem = parse_size(optarg, "--mem"); break;
-		case 'h': o.hot = parse_size(optarg, "--hot"); hot_set = true; break;
+		case 'm': o.mem = size_arg(optarg, "--mem"); break;
+		case 'h': o.hot = size_arg(optarg, "--hot"); hot_set = true; break;
 		case 's': o.hot_share = parse_num(optarg, "--hot-share", 0, 1); break;
-		case 'S': o.hot_start = parse_size(optarg, "--hot-start"); break;
+		case 'S': o.hot_start = size_arg(optarg, "--hot-start"); break;
 		case 'z': o.zipf = parse_num(optarg, "--zipf", 0.01, 10); break;
 		case 'M': o.move_every = parse_num(optarg, "--move-every", 0, 1e9); break;
 		case 'w': o.write_share = parse_num(optarg, "--write", 0, 1); break;
@@ -545,7 +513,7 @@ static void parse(int argc, char **argv)
 			else die("--backing: '%s' is not anon, memfd or hugetlbfs", optarg);
 			break;
 		case 'T': o.thp = false; break;
-		case 'B': o.budget = parse_size(optarg, "--dram-budget"); break;
+		case 'B': o.budget = size_arg(optarg, "--dram-budget"); break;
 		case 'e': o.epoch = parse_num(optarg, "--epoch", 0.05, 3600); break;
 		case 'd': o.duration = parse_num(optarg, "--duration", 0, 1e9); break;
 		case 'R': o.reg = false; break;

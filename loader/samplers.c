@@ -267,33 +267,49 @@ static void start_heat(struct samplers *s, const struct sampler_opts *o)
 
 /* ---- migration and NVMe: tp_btf, else raw_tp ---- */
 
+/*
+ * Load an object with only `progs` autoloaded and attach them in order.
+ * Each link goes into the skeleton's own slot (`links`), so destroying the
+ * skeleton detaches whatever did attach, including after a partial failure.
+ * The try is recorded; 0 or -errno.
+ */
+static int load_attach(struct samplers *s, const char *sampler, const char *via,
+		       struct bpf_object *obj, struct bpf_map *vms, struct bpf_map *stats,
+		       struct bpf_program **progs, struct bpf_link ***links, int n)
+{
+	int e;
+
+	disable_all(obj);
+	for (int k = 0; k < n; k++)
+		bpf_program__set_autoload(progs[k], true);
+	e = reuse_shared(s, vms, stats);
+	if (!e)
+		e = bpf_object__load(obj);
+	for (int k = 0; !e && k < n; k++)
+		if (!(*links[k] = bpf_program__attach(progs[k])))
+			e = -errno;
+	record(s, sampler, via, e, "%s", e ? explain(e) : "attached");
+	return e;
+}
+
 static void start_migrate(struct samplers *s)
 {
 	static const char *via[] = { "tp_btf/mm_migrate_pages", "raw_tp/mm_migrate_pages" };
 
 	for (int i = 0; i < 2 && !s->mig; i++) {
 		struct migrate_bpf *skel = migrate_bpf__open();
-		struct bpf_program *p;
-		int e;
 
 		if (!skel) {
 			record(s, "migrate", via[i], -errno, "open: %s", strerror(errno));
 			return;
 		}
-		disable_all(skel->obj);
-		p = i ? skel->progs.migrate_raw : skel->progs.migrate_btf;
-		bpf_program__set_autoload(p, true);
-		e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
-		if (!e)
-			e = migrate_bpf__load(skel);
-		if (!e && !bpf_program__attach(p))
-			e = -errno;
-		if (e) {
-			record(s, "migrate", via[i], e, "%s", explain(e));
+		struct bpf_program *p[] = { i ? skel->progs.migrate_raw : skel->progs.migrate_btf };
+		struct bpf_link **l[] = { i ? &skel->links.migrate_raw : &skel->links.migrate_btf };
+
+		if (load_attach(s, "migrate", via[i], skel->obj, skel->maps.vms, skel->maps.vm_stats, p, l, 1)) {
 			migrate_bpf__destroy(skel);
 			continue;
 		}
-		record(s, "migrate", via[i], 0, "attached");
 		s->mig = skel;
 		s->mig_via = via[i];
 	}
@@ -315,32 +331,25 @@ static void start_nvme(struct samplers *s)
 	}
 	for (int i = 0; i < 2 && !s->nvme; i++) {
 		struct nvme_bpf *skel = nvme_bpf__open();
-		struct bpf_program *ps, *pc;
-		int e;
 
 		if (!skel) {
 			record(s, "nvme", via[i], -errno, "open: %s", strerror(errno));
 			return;
 		}
-		disable_all(skel->obj);
-		ps = i ? skel->progs.nvme_setup_raw : skel->progs.nvme_setup_btf;
-		pc = i ? skel->progs.nvme_complete_raw : skel->progs.nvme_complete_btf;
-		bpf_program__set_autoload(ps, true);
-		bpf_program__set_autoload(pc, true);
-		e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
-		if (!e)
-			e = nvme_bpf__load(skel);
 		/* completion first: a setup is never recorded without its match */
-		if (!e && !bpf_program__attach(pc))
-			e = -errno;
-		if (!e && !bpf_program__attach(ps))
-			e = -errno;
-		if (e) {
-			record(s, "nvme", via[i], e, "%s", explain(e));
+		struct bpf_program *p[] = {
+			i ? skel->progs.nvme_complete_raw : skel->progs.nvme_complete_btf,
+			i ? skel->progs.nvme_setup_raw : skel->progs.nvme_setup_btf,
+		};
+		struct bpf_link **l[] = {
+			i ? &skel->links.nvme_complete_raw : &skel->links.nvme_complete_btf,
+			i ? &skel->links.nvme_setup_raw : &skel->links.nvme_setup_btf,
+		};
+
+		if (load_attach(s, "nvme", via[i], skel->obj, skel->maps.vms, skel->maps.vm_stats, p, l, 2)) {
 			nvme_bpf__destroy(skel);
 			continue;
 		}
-		record(s, "nvme", via[i], 0, "attached");
 		s->nvme = skel;
 		s->nvme_via = via[i];
 	}

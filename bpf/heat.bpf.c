@@ -11,6 +11,15 @@
  * get_user_pages(), not through the x86 user page-fault path, which is why
  * the primary samplers sit on handle_mm_fault itself.
  *
+ * A count alone does not rank regions: with THP a 2 MiB page takes one
+ * hint fault per scan whether it is touched a thousand times a second or
+ * once. What separates them is how soon after the scan the fault comes,
+ * which is how the kernel's own tiering judges hotness (its "hint fault
+ * latency"), at a finer grain here: scan_fentry/scan_kprobe record each
+ * change_prot_numa() window of a tracked VM (start, end, time) in a small
+ * ring per VM, and a fault inside a recorded window adds 1e9 / latency_ns
+ * (an access-rate estimate, per second) to its region's score.
+ *
  * Three interchangeable entry points, chosen by the loader after probing:
  *   heat_fentry  fentry/handle_mm_fault (cheapest; not every kernel allows it)
  *   heat_kprobe  kprobe/handle_mm_fault
@@ -28,8 +37,27 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TIERD_REGIONS_DEFAULT);	/* loader may resize */
 	__type(key, struct region_key);
-	__type(value, __u64);		/* cumulative sampled accesses */
+	__type(value, struct heat_val);
 } heat SEC(".maps");
+
+/* Recent NUMA-balancing scan windows per VM, newest at next - 1. */
+#define SCAN_RING 16
+struct scan_win {
+	__u64 start, end, t;
+};
+
+struct scans {
+	__u32 next;
+	__u32 pad;
+	struct scan_win w[SCAN_RING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TIERD_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct scans);
+} scans SEC(".maps");
 
 struct rate {
 	__u64 window;			/* start of the current second, ns */
@@ -74,11 +102,56 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 	return __sync_fetch_and_add(&r->count, 1) >= vm->cap;
 }
 
+/* Weight of a fault at addr: 1e9 / ns since the newest scan window that
+ * covers it (at least 1 us), or 0 if no recorded window does. */
+static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
+{
+	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
+	__u64 best = 0, lat;
+
+	if (!sc)
+		return 0;
+	for (__u32 i = 0; i < SCAN_RING; i++) {
+		struct scan_win *w = &sc->w[i];
+
+		if (addr >= w->start && addr < w->end && w->t > best && w->t <= now)
+			best = w->t;
+	}
+	if (!best)
+		return 0;
+	lat = now - best;
+	if (lat > TIERD_SCAN_HORIZON_NS)
+		return 0;
+	return 1000000000ULL / (lat > 1000 ? lat : 1000);
+}
+
+static __always_inline int record_scan(__u64 start, __u64 end)
+{
+	struct vm_cfg *vm = current_vm();
+	struct scans *sc;
+	__u32 slot, i;
+
+	if (!vm)
+		return 0;
+	slot = vm->slot;
+	sc = bpf_map_lookup_elem(&scans, &slot);
+	if (!sc)
+		return 0;
+	/* one scanner per mm at a time (task_numa_work), so no atomics */
+	i = sc->next++ & (SCAN_RING - 1);
+	sc->w[i].t = 0;			/* not matched while half written */
+	sc->w[i].start = start;
+	sc->w[i].end = end;
+	sc->w[i].t = bpf_ktime_get_ns();
+	vm_stat_add(slot, VS_SCANS, 1);
+	return 0;
+}
+
 static __always_inline int account(__u64 addr)
 {
 	struct region_key key = {};
+	struct heat_val one = { .count = 1 }, *val;
 	struct vm_cfg *vm;
-	__u64 one = 1, *cnt;
 	__u32 slot;
 
 	vm = current_vm();
@@ -93,23 +166,40 @@ static __always_inline int account(__u64 addr)
 		vm_stat_add(slot, VS_THROTTLED, 1);
 		return 0;
 	}
+	one.score = fault_weight(slot, addr, bpf_ktime_get_ns());
+	if (one.score)
+		vm_stat_add(slot, VS_HINTED, 1);
 	key.slot = slot;
 	key.region = addr >> region_shift;
-	cnt = bpf_map_lookup_elem(&heat, &key);
-	if (!cnt) {
+	val = bpf_map_lookup_elem(&heat, &key);
+	if (!val) {
 		if (!bpf_map_update_elem(&heat, &key, &one, BPF_NOEXIST)) {
 			vm_stat_add(slot, VS_SAMPLED, 1);
 			return 0;
 		}
-		cnt = bpf_map_lookup_elem(&heat, &key);	/* lost a race? */
-		if (!cnt) {
+		val = bpf_map_lookup_elem(&heat, &key);	/* lost a race? */
+		if (!val) {
 			vm_stat_add(slot, VS_MAP_FULL, 1);
 			return 0;
 		}
 	}
-	__sync_fetch_and_add(cnt, 1);
+	__sync_fetch_and_add(&val->count, 1);
+	if (one.score)
+		__sync_fetch_and_add(&val->score, one.score);
 	vm_stat_add(slot, VS_SAMPLED, 1);
 	return 0;
+}
+
+SEC("fentry/change_prot_numa")
+int BPF_PROG(scan_fentry, struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+{
+	return record_scan(addr, end);
+}
+
+SEC("kprobe/change_prot_numa")
+int BPF_KPROBE(scan_kprobe, struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+{
+	return record_scan(addr, end);
 }
 
 SEC("fentry/handle_mm_fault")

@@ -39,6 +39,16 @@ struct region_key {
 	__u64 region;			/* address >> region_shift */
 };
 
+/* Heat map value: sampled faults and their summed weight (see heat.bpf.c). */
+struct heat_val {
+	__u64 count;			/* sampled faults */
+	__u64 score;			/* sum of 1e9 / scan-to-fault ns */
+};
+
+/* A fault more than this long after the scan that covers it is not
+ * weighted: it is not that scan's hint fault. */
+#define TIERD_SCAN_HORIZON_NS	(10ULL * 1000000000ULL)
+
 /* Per-VM counters of the samplers, a per-CPU array indexed by slot. */
 enum vm_stat {
 	VS_SAMPLED,		/* accesses counted in the heat map */
@@ -49,6 +59,8 @@ enum vm_stat {
 	VS_DEMOTED,		/* pages demoted, in the VM's own context */
 	VS_MIGRATED_OTHER,	/* pages migrated for other reasons */
 	VS_MIGRATE_FAILED,	/* pages that failed to migrate */
+	VS_SCANS,		/* NUMA-balancing scan windows recorded */
+	VS_HINTED,		/* sampled faults inside a recorded window */
 	NR_VM_STATS,
 };
 

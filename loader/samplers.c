@@ -176,8 +176,27 @@ static void detach_perf(struct samplers *s)
 	s->nperf = 0;
 }
 
+/*
+ * One heat sampler. With a fault-path sampler, try first with the scan
+ * window program beside it (same attach type, on change_prot_numa), so
+ * faults are weighted by scan-to-fault latency; if that cannot load (no
+ * NUMA balancing in this kernel), count faults without it.
+ */
+static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts *o, int via, bool scan);
+
 static struct heat_bpf *try_heat(struct samplers *s, const struct sampler_opts *o, int via)
 {
+	struct heat_bpf *skel = NULL;
+
+	if (via == HEAT_FENTRY || via == HEAT_KPROBE)
+		skel = try_heat1(s, o, via, true);
+	return skel ? skel : try_heat1(s, o, via, false);
+}
+
+static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts *o, int via, bool scan)
+{
+	struct bpf_program *sprog = NULL;
+	const char *sdesc = via == HEAT_FENTRY ? "fentry/change_prot_numa" : "kprobe/change_prot_numa";
 	struct perf_event_attr attr;
 	struct bpf_program *prog;
 	struct heat_bpf *skel;
@@ -198,13 +217,20 @@ static struct heat_bpf *try_heat(struct samplers *s, const struct sampler_opts *
 	prog = via == HEAT_FENTRY ? skel->progs.heat_fentry :
 	       via == HEAT_KPROBE ? skel->progs.heat_kprobe : skel->progs.heat_perf;
 	bpf_program__set_autoload(prog, true);
+	if (scan) {
+		sprog = via == HEAT_FENTRY ? skel->progs.scan_fentry : skel->progs.scan_kprobe;
+		bpf_program__set_autoload(sprog, true);
+	}
 	skel->rodata->region_shift = o->region_shift;
 	bpf_map__set_max_entries(skel->maps.heat, o->max_regions);
 	e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
 	if (!e)
 		e = heat_bpf__load(skel);
 	if (e) {
-		record(s, "heat", heat_via_desc[via], e, "load: %s", explain(e));
+		if (scan)
+			record(s, "heat-scan", sdesc, e, "load (with %s): %s", heat_via_desc[via], explain(e));
+		else
+			record(s, "heat", heat_via_desc[via], e, "load: %s", explain(e));
 		goto fail;
 	}
 	if (via == HEAT_FENTRY || via == HEAT_KPROBE) {
@@ -218,6 +244,19 @@ static struct heat_bpf *try_heat(struct samplers *s, const struct sampler_opts *
 			skel->links.heat_fentry = l;
 		else
 			skel->links.heat_kprobe = l;
+		if (sprog) {
+			if (!(l = bpf_program__attach(sprog))) {
+				e = -errno;
+				record(s, "heat-scan", sdesc, e, "attach: %s", explain(e));
+				goto fail;
+			}
+			if (via == HEAT_FENTRY)
+				skel->links.scan_fentry = l;
+			else
+				skel->links.scan_kprobe = l;
+			s->scan_via = sdesc;
+			record(s, "heat-scan", sdesc, 0, "attached: faults weighted by scan-to-fault latency");
+		}
 	} else {
 		if (via == HEAT_PERF_SW) {
 			memset(&attr, 0, sizeof(attr));
@@ -454,7 +493,7 @@ static int cmp_region(const void *a, const void *b)
 long samplers_read_heat(struct samplers *s, struct region_count **out)
 {
 	struct region_key *keys;
-	__u64 *vals;
+	struct heat_val *vals;
 	uint32_t max;
 	long n = 0;
 	int fd;
@@ -506,7 +545,8 @@ long samplers_read_heat(struct samplers *s, struct region_count **out)
 	for (long i = 0; i < n; i++) {
 		(*out)[i].slot = keys[i].slot;
 		(*out)[i].region = keys[i].region;
-		(*out)[i].count = vals[i];
+		(*out)[i].count = vals[i].count;
+		(*out)[i].score = vals[i].score;
 	}
 	free(keys);
 	free(vals);

@@ -33,6 +33,7 @@ struct samplers {
 	struct nvme_bpf *nvme;
 	int vms_fd, vm_stats_fd;
 	const char *heat_via, *heat2_via, *mig_via, *nvme_via;	/* NULL: none */
+	const char *scan_via;		/* NUMA scan windows; NULL: faults are only counted */
 	int *perf_fds;
 	struct bpf_link **perf_links;
 	int nperf;
@@ -56,7 +57,8 @@ int samplers_del_vm(struct samplers *s, uint64_t cgid, uint32_t slot);
 struct region_count {
 	uint32_t slot;
 	uint64_t region;
-	uint64_t count;
+	uint64_t count;			/* sampled faults */
+	uint64_t score;			/* summed 1e9 / scan-to-fault ns */
 };
 /* All heat entries, sorted by (slot, region); caller frees *out. */
 long samplers_read_heat(struct samplers *s, struct region_count **out);

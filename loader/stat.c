@@ -140,25 +140,31 @@ static long heat_delta(const struct snap *a, const struct snap *b, uint32_t slot
 		return 0;
 	for (long j = 0; j < b->nheat; j++) {
 		const struct region_count *r = &b->heat[j];
-		uint64_t before = 0;
+		uint64_t before = 0, sbefore = 0;
 
 		while (i < a->nheat && (a->heat[i].slot < r->slot ||
 		       (a->heat[i].slot == r->slot && a->heat[i].region < r->region)))
 			i++;
-		if (i < a->nheat && a->heat[i].slot == r->slot && a->heat[i].region == r->region)
+		if (i < a->nheat && a->heat[i].slot == r->slot && a->heat[i].region == r->region) {
 			before = a->heat[i].count;
+			sbefore = a->heat[i].score;
+		}
 		if (r->slot == slot && r->count > before) {
 			(*out)[n] = *r;
-			(*out)[n++].count = r->count - before;
+			(*out)[n].count = r->count - before;
+			(*out)[n++].score = r->score - sbefore;
 		}
 	}
 	return n;
 }
 
-static int by_count_desc(const void *x, const void *y)
+/* Hottest first: by score (latency-weighted), then by count. */
+static int by_heat_desc(const void *x, const void *y)
 {
 	const struct region_count *a = x, *b = y;
 
+	if (a->score != b->score)
+		return (a->score < b->score) - (a->score > b->score);
 	return (a->count < b->count) - (a->count > b->count);
 }
 
@@ -185,10 +191,10 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 
 	if (json) {
 		fprintf(f, "{\"tierd\":\"stat\",\"version\":1,\"duration_s\":%.2f,\"region_bytes\":%llu,"
-			"\"samplers\":{\"heat\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"vms\":[",
+			"\"samplers\":{\"heat\":%s%s%s,\"heat_scan\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"vms\":[",
 			dt, (unsigned long long)region,
 #define JS(x) (x) ? "\"" : "", (x) ? (x) : "null", (x) ? "\"" : ""
-			JS(s->heat_via), JS(s->heat2_via), JS(s->mig_via), JS(s->nvme_via));
+			JS(s->heat_via), JS(s->scan_via), JS(s->heat2_via), JS(s->mig_via), JS(s->nvme_via));
 	} else {
 		fprintf(f, "tierd stat: %.1f s; heat: %s%s%s; migrations: %s; nvme: %s\n", dt,
 			s->heat_via ? s->heat_via : "none", s->heat2_via ? " + " : "",
@@ -206,7 +212,7 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 
 		for (int k = 0; k < NR_VM_STATS; k++)
 			d[k] = vb->st.v[k] - va->st.v[k];
-		qsort(hot, nhot, sizeof(*hot), by_count_desc);
+		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
 
 		if (json) {
 			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"cgroup\":\"%s\",\"ram_bytes\":%llu,\"bytes_per_node\":{",
@@ -214,14 +220,15 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 			for (int n = 0, c = 0; n < nodes; n++)
 				if (bytes[n])
 					fprintf(f, "%s\"%d\":%llu", c++ ? "," : "", n, (unsigned long long)bytes[n]);
-			fprintf(f, "},\"sampled\":%llu,\"throttled\":%llu,\"out_of_range\":%llu,\"map_full\":%llu,"
+			fprintf(f, "},\"sampled\":%llu,\"hinted\":%llu,\"scans\":%llu,\"throttled\":%llu,\"out_of_range\":%llu,\"map_full\":%llu,"
 				"\"regions_sampled\":%ld,\"hottest\":[",
-				(unsigned long long)d[VS_SAMPLED], (unsigned long long)d[VS_THROTTLED],
+				(unsigned long long)d[VS_SAMPLED], (unsigned long long)d[VS_HINTED],
+				(unsigned long long)d[VS_SCANS], (unsigned long long)d[VS_THROTTLED],
 				(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL], nhot);
 			for (long k = 0; k < nhot && k < top; k++)
-				fprintf(f, "%s{\"addr\":\"0x%llx\",\"samples\":%llu}", k ? "," : "",
+				fprintf(f, "%s{\"addr\":\"0x%llx\",\"samples\":%llu,\"score\":%llu}", k ? "," : "",
 					(unsigned long long)(hot[k].region << s->region_shift),
-					(unsigned long long)hot[k].count);
+					(unsigned long long)hot[k].count, (unsigned long long)hot[k].score);
 			fprintf(f, "],\"migrations\":{\"source\":\"bpf\",\"promoted_pages\":%llu,\"demoted_pages\":%llu,"
 				"\"other_pages\":%llu,\"failed_pages\":%llu},\"memcg\":{",
 				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],

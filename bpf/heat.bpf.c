@@ -17,8 +17,8 @@
  * which is how the kernel's own tiering judges hotness (its "hint fault
  * latency"), at a finer grain here: scan_fentry/scan_kprobe record each
  * change_prot_numa() window of a tracked VM (start, end, time) in a small
- * ring per VM, and a fault inside a recorded window adds 1e9 / latency_ns
- * (an access-rate estimate, per second) to its region's score.
+ * ring per VM, and a fault inside a recorded window adds a weight falling
+ * with its scan-to-fault latency to its region's score (see fault_weight).
  *
  * Three interchangeable entry points, chosen by the loader after probing:
  *   heat_fentry  fentry/handle_mm_fault (cheapest; not every kernel allows it)
@@ -102,8 +102,16 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 	return __sync_fetch_and_add(&r->count, 1) >= vm->cap;
 }
 
-/* Weight of a fault at addr: 1e9 / ns since the newest scan window that
- * covers it (at least 1 us), or 0 if no recorded window does. */
+/*
+ * Weight of a fault at addr: 1e15 / (ns since the newest scan window that
+ * covers it)^2, the latency taken as at least 1 ms (so 1000 .. 0), or 0 if
+ * no recorded window covers it. Squared, because after a scan the hot
+ * regions fault first but not at once: each hint fault takes its time, so
+ * the last hot region of a large hot set may fault as late as the first
+ * cold ones; 1/latency^2 makes the score a near-threshold "faulted early"
+ * count, which keeps hot and cold apart where 1/latency blurs them.
+ */
+#define WEIGHT_SCALE 1000000000000000ULL
 static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
@@ -122,7 +130,9 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
 	lat = now - best;
 	if (lat > TIERD_SCAN_HORIZON_NS)
 		return 0;
-	return 1000000000ULL / (lat > 1000 ? lat : 1000);
+	if (lat < 1000000)
+		lat = 1000000;
+	return WEIGHT_SCALE / (lat * lat);
 }
 
 static __always_inline int record_scan(__u64 start, __u64 end)

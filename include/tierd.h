@@ -42,7 +42,7 @@ struct region_key {
 /* Heat map value: sampled faults and their summed weight (see heat.bpf.c). */
 struct heat_val {
 	__u64 count;			/* sampled faults */
-	__u64 score;			/* sum of 1e9 / scan-to-fault ns */
+	__u64 score;			/* sum of 1e15 / (scan-to-fault ns)^2 */
 };
 
 /* A fault more than this long after the scan that covers it is not

@@ -8,7 +8,7 @@
 
 int log_verbosity = LOG_WARN;
 
-static const char *names[] = { "error", "warning", "info", "debug" };
+static const char *names[] = { "error", "warning", "note", "info", "debug" };
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {

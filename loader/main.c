@@ -10,7 +10,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: tierd [-v] COMMAND [options]\n"
+"usage: tierd [-v] [--vm N [policy options]] [options]   the engine (--help: all options)\n"
+"       tierd [-v] COMMAND [options]\n"
+"  status   what a running tierd is doing, per VM [--json]\n"
 "  probe    what this kernel offers tierd's samplers, and what is chosen\n"
 "  stat     attach the samplers and print per-VM heat, migrations, NVMe latency\n"
 "Each command takes --help. -v raises the log level (twice: libbpf's too).\n");
@@ -24,21 +26,20 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose++;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		} else if (!strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else {
-			log_init(verbose);
-			err("unknown option '%s'", argv[i]);
-			usage(stderr);
-			return 2;
+			break;		/* the engine's options */
 		}
 	}
 	log_init(verbose);
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
+	if (i >= argc || argv[i][0] == '-') {
+		argv[i - 1] = argv[0];
+		return cmd_run(argc - i + 1, argv + i - 1);
 	}
+	if (!strcmp(argv[i], "status"))
+		return cmd_status(argc - i, argv + i);
 	if (!strcmp(argv[i], "probe"))
 		return cmd_probe(argc - i, argv + i);
 	if (!strcmp(argv[i], "stat"))

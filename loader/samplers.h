@@ -58,7 +58,7 @@ struct region_count {
 	uint32_t slot;
 	uint64_t region;
 	uint64_t count;			/* sampled faults */
-	uint64_t score;			/* summed 1e9 / scan-to-fault ns */
+	uint64_t score;			/* summed 1e15 / (scan-to-fault ns)^2 */
 };
 /* All heat entries, sorted by (slot, region); caller frees *out. */
 long samplers_read_heat(struct samplers *s, struct region_count **out);

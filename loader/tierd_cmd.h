@@ -5,5 +5,7 @@
 /* tierd's subcommands; each parses its own options and returns an exit code. */
 int cmd_stat(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

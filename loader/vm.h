@@ -39,4 +39,8 @@ int parse_vmid(const char *s, long *vmid);
 /* Every VMID with a pid file, sorted; returns the count (at most max). */
 int vm_list(const struct host_paths *hp, long *ids, int max);
 
+#define VM_MAX_NODES 64
+/* Bytes of the VM's guest RAM on each node (numa_maps); 0 or -errno. */
+int vm_bytes_per_node(const struct host_paths *hp, const struct vm *vm, uint64_t *bytes, int max_nodes);
+
 #endif

@@ -283,14 +283,58 @@ static void read_tiers(void)
 	}
 }
 
+/* Exact bytes of guest RAM per node, from /proc/self/numa_maps: it counts
+ * PROT_NONE (hint-protected) pages too, which move_pages cannot place.
+ * 0, or -1 if the mapping was not found. */
+static int numa_maps_bytes(uint64_t *bytes)
+{
+	char line[4096], *tok, *save;
+	FILE *f = fopen("/proc/self/numa_maps", "re");
+	int found = -1;
+
+	if (!f)
+		return -1;
+	memset(bytes, 0, sizeof(*bytes) * MAX_NODES);
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start = strtoull(line, NULL, 16), psz = PAGE, pages[MAX_NODES] = {0};
+
+		if (start < (uint64_t)ram || start >= (uint64_t)ram + o.mem)
+			continue;
+		found = 0;
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			int node;
+			unsigned long long v;
+
+			if (sscanf(tok, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < MAX_NODES)
+				pages[node] += v;
+			else if (sscanf(tok, "kernelpagesize_kB=%llu", &v) == 1)
+				psz = v * 1024;
+		}
+		for (int n = 0; n < MAX_NODES; n++)
+			bytes[n] += pages[n] * psz;
+	}
+	fclose(f);
+	return found;
+}
+
 static void report(double t, long epoch, uint64_t accesses, double secs)
 {
 	enum { BATCH = 4096 };
 	static void *addrs[BATCH];
 	static int status[BATCH];
 	uint64_t pages_on[MAX_NODES] = {0}, acc_on[MAX_NODES] = {0};
-	uint64_t absent = 0, total = 0, fast_acc = 0;
+	uint64_t absent = 0, unseen = 0, total = 0, fast_acc = 0;
+	/* Last node seen per page: move_pages() cannot tell where a page is
+	 * while NUMA balancing has it PROT_NONE (waiting for its hint fault);
+	 * such a page has not moved, so its last known node stands. */
+	static uint8_t *last;
 
+	if (!last) {
+		last = malloc(npages);
+		if (!last)
+			die("out of memory");
+		memset(last, 0xff, npages);
+	}
 	for (uint64_t p0 = 0; p0 < npages; p0 += BATCH) {
 		unsigned long n = npages - p0 < BATCH ? npages - p0 : BATCH;
 
@@ -303,6 +347,12 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 			uint32_t a = acc[p0 + i];
 
 			total += a;
+			if (s >= 0 && s < nnodes)
+				last[p0 + i] = (uint8_t)s;
+			else if (last[p0 + i] != 0xff) {
+				s = last[p0 + i];
+				unseen++;
+			}
 			if (s >= 0 && s < nnodes) {
 				pages_on[s]++;
 				acc_on[s] += a;
@@ -319,10 +369,13 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 	       ",\"bytes_per_node\":{", t, o.vmid, getpid(), epoch, accesses,
 	       secs > 0 ? accesses / secs : 0, (unsigned long)ram, o.mem,
 	       o.zipf > 0 ? "zipf" : "hotset", o.hot_start, o.zipf > 0 ? 0 : o.hot);
+	uint64_t exact[MAX_NODES];
+	bool have_exact = !numa_maps_bytes(exact);
 	for (int n = 0, c = 0; n < nnodes; n++)
 		if (numa_bitmask_isbitset(numa_all_nodes_ptr, n))
-			printf("%s\"%d\":%" PRIu64, c++ ? "," : "", n, pages_on[n] * PAGE);
-	printf("},\"absent_pages\":%" PRIu64 ",\"share_per_node\":{", absent);
+			printf("%s\"%d\":%" PRIu64, c++ ? "," : "", n, have_exact ? exact[n] : pages_on[n] * PAGE);
+	printf("},\"absent_pages\":%" PRIu64 ",\"hint_protected_pages\":%" PRIu64 ",\"share_per_node\":{",
+	       absent, unseen);
 	for (int n = 0, c = 0; n < nnodes; n++)
 		if (numa_bitmask_isbitset(numa_all_nodes_ptr, n))
 			printf("%s\"%d\":%.4f", c++ ? "," : "", n, total ? (double)acc_on[n] / total : 0);

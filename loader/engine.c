@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine: each epoch, for every VM with a policy,
+ *
+ *  1. heat: the samplers' latency-weighted hint-fault score per 2 MiB
+ *     region, decayed (heat = heat * DECAY + this epoch's score);
+ *  2. placement: where each page of guest RAM is (move_pages, query only);
+ *  3. the hot set: the hottest regions that together carry `cover` of the
+ *     VM's heat (cover starts at 1 - target slow share);
+ *  4. the DRAM set: regions ranked by heat, DRAM-resident ones boosted by
+ *     (1 + hysteresis), taken until `cover` of the heat or the DRAM budget;
+ *  5. migration: demote DRAM regions outside the DRAM set (coldest first,
+ *     never the hot set with --pin-hot), then promote slow regions in it
+ *     (hottest first), within the VM's and the host's MB/s limits, the
+ *     budget and the host's DRAM free watermark; by move_pages on the
+ *     QEMU pid;
+ *  6. feedback: the measured slow-tier share of the heat against the
+ *     target widens or narrows `cover`; ping-pong (a region moved back
+ *     within PINGPONG_EPOCHS) and an exhausted migration budget widen the
+ *     hysteresis; slow NVMe/TCP storage doubles it for demotion and
+ *     extends memory.low. Every adjustment is logged with its reason.
+ *
+ * The kernel's levers: NUMA balancing in mode 3 (scan every tier, so every
+ * region gets hint faults to sample) with its promotion rate limit at 0,
+ * so the kernel does not promote on its own against per-VM budgets;
+ * memory.low on the VM's scope (and room for it on qemu.slice) to shield
+ * the hot set from the kernel's reclaim and demotion. All through knobs.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <numa.h>
+#include <numaif.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "engine.h"
+#include "knobs.h"
+#include "log.h"
+#include "util.h"
+
+#define PAGE		4096UL
+#define NB_DEBUGFS	"/sys/kernel/debug/sched/numa_balancing/"
+#define RSHIFT		21			/* 2 MiB regions */
+#define DECAY		0.8
+#define PINGPONG_EPOCHS	10
+#define HYST_BASE	0.25
+#define THR_INIT	2.0			/* hot: twice the VM's mean heat */
+#define THR_MIN		1.5
+#define THR_MAX		8.0
+#define WARM_EPOCHS	3			/* sampled epochs before cold means cold */
+#define HYST_MAX	4.0
+#define QUERY_CHUNK	16384
+/* Placement is read for every STRIDE-th page (64 per 2 MiB region): exact
+ * for THP-backed guest RAM, an estimate otherwise; 8x cheaper than all. */
+#define STRIDE		8
+#define SAMPLE		(PAGE * STRIDE)		/* bytes one sampled page stands for */
+#define CHUNK_PAGES_MAX	(1UL << (RSHIFT - 12))
+
+struct region {
+	double heat;
+	uint64_t cum;			/* cumulative score last read */
+	double delta;			/* this epoch's score */
+	size_t pg0, npg;		/* its sampled pages in evm.pages */
+	uint64_t lo, hi;		/* its bytes of guest RAM, [lo, hi) */
+	uint32_t fast, slow;		/* pages on each tier */
+	int64_t moved_at;		/* epoch of its last migration, -1 */
+	int dir;			/* +1 promoted, -1 demoted */
+	int streak;			/* epochs in a row at or above the hot threshold */
+	bool hot, want;
+};
+
+struct evm {
+	struct policy pol;
+	struct vm vm;
+	uint32_t slot;
+	struct region *r;
+	size_t nr;
+	void **pages;			/* every page of guest RAM */
+	int *status;
+	size_t npages;
+	uint64_t first[TIERD_MAX_RANGES];	/* first region number per range */
+	size_t ridx[TIERD_MAX_RANGES];		/* its index in r */
+	/* tuned */
+	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
+	int seen;			/* epochs in which it had samples */
+	/* figures of the last epoch */
+	uint64_t dram_bytes, slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
+	double slow_share, budget_use;
+	int budget_full;
+	uint64_t promoted, demoted, pingpong, failed;
+	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
+	struct vm_io io_prev;
+	bool io_valid, storage_slow, budget_bound;
+	uint64_t io_done;
+	double io_p50, io_p99;
+	char adjust[256];
+	uint64_t adjust_epoch, attached_epoch;
+};
+
+void policy_default(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->rate_mbs = 256;
+	p->target_slow = 0.05;
+	p->io_slow_us = 5000;
+}
+
+int policy_option(struct policy *p, const char *name, const char *val, char *why, size_t whylen)
+{
+	uint64_t v;
+	char *end;
+	double d;
+
+	if (!strcmp(name, "pin-hot")) {
+		p->pin_hot = true;
+		return 0;
+	}
+	if (!val) {
+		snprintf(why, whylen, "--%s needs a value", name);
+		return -1;
+	}
+	if (!strcmp(name, "dram-max")) {
+		if (parse_size(val, &v) || v < (2UL << 20)) {
+			snprintf(why, whylen, "--dram-max: '%s' is not a size of at least 2M (K/M/G suffixes)", val);
+			return -1;
+		}
+		p->dram_max = v;
+		return 1;
+	}
+	d = strtod(val, &end);
+	if (end == val || *end || !isfinite(d)) {
+		snprintf(why, whylen, "--%s: '%s' is not a number", name, val);
+		return -1;
+	}
+	if (!strcmp(name, "rate")) {
+		if (d <= 0 || d > 100000) {
+			snprintf(why, whylen, "--rate: %s MB/s is outside (0, 100000]", val);
+			return -1;
+		}
+		p->rate_mbs = d;
+	} else if (!strcmp(name, "target-slow")) {
+		if (d <= 0 || d >= 0.5) {
+			snprintf(why, whylen, "--target-slow: %s is not a share in (0, 0.5), like 0.05", val);
+			return -1;
+		}
+		p->target_slow = d;
+	} else if (!strcmp(name, "io-slow-us")) {
+		if (d <= 0) {
+			snprintf(why, whylen, "--io-slow-us: %s must be positive", val);
+			return -1;
+		}
+		p->io_slow_us = d;
+	} else {
+		snprintf(why, whylen, "unknown policy option --%s", name);
+		return -1;
+	}
+	return 1;
+}
+
+static void adjust(struct engine *e, struct evm *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void adjust(struct engine *e, struct evm *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->adjust, sizeof(v->adjust), fmt, ap);
+	va_end(ap);
+	v->adjust_epoch = e->epoch;
+	note("VM %ld epoch %llu: %s", v->vm.vmid, (unsigned long long)e->epoch, v->adjust);
+}
+
+/* ---- start, attach, detach ---- */
+
+static int set_knob_num(const char *path, long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	return knob_set(path, buf);
+}
+
+int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_t whylen)
+{
+	struct sampler_opts so = { .heat = HEAT_AUTO, .region_shift = RSHIFT,
+				   .max_regions = TIERD_REGIONS_DEFAULT, .perf_period = 1000 };
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->o = *o;
+	host_paths_default(&e->hp);
+	if (topo_read("", o->dram_nodes, o->slow_nodes, &e->topo, why, whylen))
+		return -1;
+	if (numa_available() < 0) {
+		snprintf(why, whylen, "libnuma: NUMA is not available on this kernel");
+		return -1;
+	}
+	if ((r = knobs_open("/run/tierd/knobs")) < 0) {
+		snprintf(why, whylen, "knob journal /run/tierd/knobs: %s", strerror(-r));
+		return -1;
+	}
+	if (samplers_start(&e->s, &so)) {
+		snprintf(why, whylen, "could not load the samplers (tierd probe says why)");
+		return -1;
+	}
+	if (!e->s.heat) {
+		warn("no heat sampler attached: tierd sees no accesses and will only enforce budgets");
+		for (int i = 0; i < e->s.ntries; i++)
+			if (e->s.tries[i].err)
+				warn("  %s via %s: %s", e->s.tries[i].sampler, e->s.tries[i].via, e->s.tries[i].why);
+	}
+	if (o->kernel_knobs) {
+		/* Scan every tier (hint faults everywhere to sample) and keep
+		 * the kernel from promoting on its own against the budgets. */
+		if (set_knob_num("/proc/sys/kernel/numa_balancing", 3))
+			warn("cannot set kernel.numa_balancing: %s", strerror(errno));
+		if (set_knob_num("/proc/sys/kernel/numa_balancing_promote_rate_limit_MBps", 0))
+			warn("cannot set numa_balancing_promote_rate_limit_MBps; the kernel may promote on its own");
+		/* Fresh heat, in small windows (debugfs; optional): after a
+		 * scan every protected hot region faults at once, and each
+		 * fault takes time, so a 256 MiB window (the default) makes
+		 * its last hot faults as late as its first cold ones. 32 MiB
+		 * every 0.25-1 s keeps them apart. */
+		set_knob_num(NB_DEBUGFS "scan_size_mb", 32);
+		set_knob_num(NB_DEBUGFS "scan_period_min_ms", 250);
+		set_knob_num(NB_DEBUGFS "scan_period_max_ms", 1000);
+	}
+	return 0;
+}
+
+static struct evm *find(struct engine *e, long vmid)
+{
+	for (int i = 0; i < e->nvm; i++)
+		if (e->vm[i]->vm.vmid == vmid)
+			return e->vm[i];
+	return NULL;
+}
+
+static uint64_t dram_total(const struct engine *e)
+{
+	uint64_t t = 0;
+
+	for (int n = 0; n < TOPO_MAX_NODES; n++)
+		if (e->topo.fast & (1ULL << n))
+			t += e->topo.total[n];
+	return t;
+}
+
+static void free_evm(struct evm *v)
+{
+	free(v->r);
+	free(v->pages);
+	free(v->status);
+	free(v);
+}
+
+int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen)
+{
+	struct evm *v, *old = find(e, p->vmid);
+	struct vm_cfg cfg = {};
+	uint32_t slot = 0;
+	size_t nr = 0, np = 0;
+
+	if (p->dram_max && p->dram_max > dram_total(e)) {
+		char b1[32], b2[32];
+		snprintf(why, whylen, "--dram-max %s is more than this host's DRAM (%s)",
+			 fmt_bytes(p->dram_max, b1, sizeof(b1)), fmt_bytes(dram_total(e), b2, sizeof(b2)));
+		return -1;
+	}
+	if (old) {			/* same VM: only the policy changes */
+		old->pol = *p;
+		adjust(e, old, "policy replaced");
+		return 0;
+	}
+	if (e->nvm == TIERD_MAX_VMS) {
+		snprintf(why, whylen, "already steering %d VMs", TIERD_MAX_VMS);
+		return -1;
+	}
+	if (!(v = calloc(1, sizeof(*v)))) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (vm_resolve(&e->hp, p->vmid, &v->vm, why, whylen) ||
+	    vm_find_ram(&e->hp, &v->vm, 64UL << 20, why, whylen)) {
+		free(v);
+		return -1;
+	}
+	/* a free slot */
+	for (bool used = true; used && slot < TIERD_MAX_VMS; ) {
+		used = false;
+		for (int i = 0; i < e->nvm; i++)
+			if (e->vm[i]->slot == slot) {
+				used = true;
+				slot++;
+				break;
+			}
+	}
+	v->slot = slot;
+	v->pol = *p;
+	v->thr = THR_INIT;
+	v->hyst = HYST_BASE;
+	v->attached_epoch = e->epoch;
+	for (int i = 0; i < v->vm.nr_ranges; i++) {
+		v->first[i] = v->vm.ram[i].start >> RSHIFT;
+		v->ridx[i] = nr;
+		nr += ((v->vm.ram[i].end - 1) >> RSHIFT) - v->first[i] + 1;
+		np += (v->vm.ram[i].end - v->vm.ram[i].start) / PAGE / STRIDE + 1;
+	}
+	v->r = calloc(nr, sizeof(*v->r));
+	v->pages = calloc(np, sizeof(*v->pages));
+	v->status = calloc(np, sizeof(*v->status));
+	if (!v->r || !v->pages || !v->status) {
+		free_evm(v);
+		snprintf(why, whylen, "out of memory for %zu regions", nr);
+		return -1;
+	}
+	v->nr = nr;
+	v->npages = np;
+	np = 0;
+	for (int i = 0; i < v->vm.nr_ranges; i++) {
+		const struct ram_range *rg = &v->vm.ram[i];
+
+		for (uint64_t a = rg->start; a < rg->end; a += PAGE * STRIDE) {
+			struct region *r = &v->r[v->ridx[i] + ((a >> RSHIFT) - v->first[i])];
+
+			if (!r->npg) {
+				r->pg0 = np;
+				r->lo = a;
+			}
+			r->npg++;
+			r->hi = a + PAGE * STRIDE < rg->end ? a + PAGE * STRIDE : rg->end;
+			v->pages[np++] = (void *)a;
+		}
+	}
+	for (size_t i = 0; i < nr; i++)
+		v->r[i].moved_at = -1;
+	cfg.slot = slot;
+	cfg.nr_ranges = v->vm.nr_ranges;
+	for (int i = 0; i < v->vm.nr_ranges; i++) {
+		cfg.start[i] = v->vm.ram[i].start;
+		cfg.end[i] = v->vm.ram[i].end;
+	}
+	if (samplers_add_vm(&e->s, v->vm.cgid, &cfg)) {
+		free_evm(v);
+		snprintf(why, whylen, "cannot add the VM to the samplers' table");
+		return -1;
+	}
+	e->vm[e->nvm++] = v;
+	{
+		char b1[32], b2[32];
+		note("VM %ld attached: pid %d, %s, guest RAM %s in %d range(s), %zu regions; "
+		       "policy:%s budget %s, rate %.0f MB/s, target slow share %.1f%%",
+		       v->vm.vmid, v->vm.pid, v->vm.scope, fmt_bytes(v->vm.ram_bytes, b1, sizeof(b1)),
+		       v->vm.nr_ranges, nr, p->pin_hot ? " pin-hot," : "",
+		       p->dram_max ? fmt_bytes(p->dram_max, b2, sizeof(b2)) : "none", p->rate_mbs,
+		       p->target_slow * 100);
+	}
+	return 0;
+}
+
+static void set_parent_low(struct engine *e, const char *parent_dir);
+
+static void remove_vm(struct engine *e, int i, const char *why)
+{
+	struct evm *v = e->vm[i];
+	char dir[600], parent[600], *slash;
+
+	samplers_del_vm(&e->s, v->vm.cgid, v->slot);
+	snprintf(dir, sizeof(dir), "%s/", v->vm.scope_dir);
+	knob_restore(dir);
+	snprintf(parent, sizeof(parent), "%s", v->vm.scope_dir);
+	if ((slash = strrchr(parent, '/')))
+		*slash = 0;
+	note("VM %ld detached: %s", v->vm.vmid, why);
+	e->vm[i] = e->vm[--e->nvm];
+	free_evm(v);
+	set_parent_low(e, parent);
+}
+
+int engine_detach(struct engine *e, long vmid)
+{
+	for (int i = 0; i < e->nvm; i++)
+		if (e->vm[i]->vm.vmid == vmid) {
+			remove_vm(e, i, "policy removed, knobs restored");
+			return 0;
+		}
+	return -1;
+}
+
+void engine_stop(struct engine *e)
+{
+	while (e->nvm)
+		remove_vm(e, e->nvm - 1, "tierd stopping");
+	knobs_restore_all();
+	samplers_stop(&e->s);
+}
+
+/* ---- one epoch ---- */
+
+static bool still_there(struct engine *e, struct evm *v)
+{
+	struct vm now;
+	char why[256];
+
+	if (kill(v->vm.pid, 0) && errno == ESRCH)
+		return false;
+	/* the same QEMU: pid file, scope and -id still agree */
+	return !vm_resolve(&e->hp, v->vm.vmid, &now, why, sizeof(why)) && now.pid == v->vm.pid;
+}
+
+static void read_heat(struct engine *e, const struct region_count *h, long nh)
+{
+	for (int i = 0; i < e->nvm; i++)
+		for (size_t k = 0; k < e->vm[i]->nr; k++) {
+			e->vm[i]->r[k].heat *= DECAY;
+			e->vm[i]->r[k].delta = 0;
+		}
+	for (long j = 0; j < nh; j++) {
+		struct evm *v = NULL;
+
+		for (int i = 0; i < e->nvm && !v; i++)
+			if (e->vm[i]->slot == h[j].slot)
+				v = e->vm[i];
+		if (!v)
+			continue;
+		for (int i = 0; i < v->vm.nr_ranges; i++) {
+			uint64_t last = (v->vm.ram[i].end - 1) >> RSHIFT;
+
+			if (h[j].region < v->first[i] || h[j].region > last)
+				continue;
+			struct region *r = &v->r[v->ridx[i] + h[j].region - v->first[i]];
+			/* without scan windows, a fault counts as 1 ms latency */
+			uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * 1000;
+
+			/* A region tierd moved last epoch or this one takes
+			 * migration-entry faults as its pages are touched again;
+			 * they would look like heat (and pull demoted regions
+			 * back), so its samples of that time are dropped. */
+			if (cum >= r->cum && !(r->moved_at >= 0 && (int64_t)e->epoch - r->moved_at <= 1)) {
+				r->delta = (double)(cum - r->cum);
+				r->heat += r->delta;
+			}
+			r->cum = cum;
+			break;
+		}
+	}
+}
+
+static bool is_fast(const struct engine *e, int node)
+{
+	return node >= 0 && node < TOPO_MAX_NODES && (e->topo.fast & (1ULL << node));
+}
+
+static void placement(struct engine *e, struct evm *v)
+{
+	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
+		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
+
+		if (numa_move_pages(v->vm.pid, n, v->pages + off, NULL, v->status + off, 0))
+			for (size_t k = 0; k < n; k++)
+				v->status[off + k] = -EFAULT;
+	}
+	v->dram_bytes = v->slow_bytes = v->absent_bytes = 0;
+	for (size_t k = 0; k < v->nr; k++) {
+		struct region *r = &v->r[k];
+
+		r->fast = r->slow = 0;
+		for (size_t p = r->pg0; p < r->pg0 + r->npg; p++) {
+			int s = v->status[p];
+			if (s < 0)
+				continue;
+			if (is_fast(e, s))
+				r->fast++;
+			else
+				r->slow++;
+		}
+		v->dram_bytes += (uint64_t)r->fast * SAMPLE;
+		v->slow_bytes += (uint64_t)r->slow * SAMPLE;
+		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
+	}
+	/* the budget is held against exact figures, not the sample */
+	uint64_t b[VM_MAX_NODES];
+	if (!vm_bytes_per_node(&e->hp, &v->vm, b, VM_MAX_NODES)) {
+		v->dram_bytes = v->slow_bytes = 0;
+		for (int n = 0; n < VM_MAX_NODES; n++)
+			*(is_fast(e, n) ? &v->dram_bytes : &v->slow_bytes) += b[n];
+		v->absent_bytes = v->vm.ram_bytes > v->dram_bytes + v->slow_bytes ?
+				  v->vm.ram_bytes - v->dram_bytes - v->slow_bytes : 0;
+	}
+}
+
+/* Move region r's pages to the other tier, if any is on the wrong one;
+ * bytes moved. Pages already on the target are left alone by the kernel. */
+static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, bool promote)
+{
+	int target = promote ? e->topo.first_fast : e->topo.first_slow;
+	void *pg[CHUNK_PAGES_MAX];
+	int nodes[CHUNK_PAGES_MAX] = {}, st[CHUNK_PAGES_MAX];
+	size_t n = 0;
+	uint64_t moved = 0, est;
+
+	if (!(promote ? r->slow : r->fast))
+		return 0;
+	for (uint64_t a = r->lo; a < r->hi && n < CHUNK_PAGES_MAX; a += PAGE) {
+		pg[n] = (void *)a;
+		nodes[n++] = target;
+	}
+	if (numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE) < 0) {
+		dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
+		v->failed += n;
+		return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (st[k] == target)
+			moved += PAGE;
+		else if (st[k] != -ENOENT && st[k] != -EFAULT)
+			v->failed++;
+	}
+	/* the region is now on the target tier, as far as it is present */
+	est = (uint64_t)(promote ? r->slow : r->fast) * SAMPLE;
+	if (promote) {
+		r->fast += r->slow;
+		r->slow = 0;
+		v->dram_bytes += est;
+		v->slow_bytes -= est;
+	} else {
+		r->slow += r->fast;
+		r->fast = 0;
+		v->dram_bytes -= est;
+		v->slow_bytes += est;
+	}
+	if (r->moved_at >= 0 && r->dir == (promote ? -1 : 1) &&
+	    (int64_t)e->epoch - r->moved_at <= PINGPONG_EPOCHS)
+		v->pingpong++;
+	r->moved_at = (int64_t)e->epoch;
+	r->dir = promote ? 1 : -1;
+	*(promote ? &v->promoted : &v->demoted) += est;
+	return est;
+}
+
+static const struct evm *sort_vm;
+
+/* Hysteresis in effect: doubled while the VM's storage is slow. */
+static double eff_hyst(const struct evm *v)
+{
+	return v->hyst * (v->storage_slow ? 2 : 1);
+}
+
+static int by_heat_desc(const void *a, const void *b)
+{
+	double x = sort_vm->r[*(const size_t *)a].heat, y = sort_vm->r[*(const size_t *)b].heat;
+
+	return (x < y) - (x > y);
+}
+
+static void storage(struct engine *e, struct evm *v)
+{
+	struct vm_io io;
+	uint64_t hist[TIERD_HIST_SLOTS];
+
+	(void)e;
+	if (samplers_vm_io(&e->s, v->slot, &io))
+		return;
+	if (v->io_valid) {
+		v->io_done = io.done - v->io_prev.done;
+		for (int k = 0; k < TIERD_HIST_SLOTS; k++)
+			hist[k] = io.hist[k] - v->io_prev.hist[k];
+		if (v->io_done) {
+			v->io_p50 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000;
+			v->io_p99 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000;
+		}
+		bool slow = v->io_done >= 20 && v->io_p99 > v->pol.io_slow_us;
+		if (slow != v->storage_slow)
+			adjust(e, v, slow ? "NVMe p99 %.0f us > %.0f us over %llu I/Os: storage is slow, protecting "
+				    "memory harder (hysteresis x2, memory.low covers the DRAM set)"
+				 : "NVMe p99 %.0f us <= %.0f us: storage is fine again (%llu I/Os)",
+			       v->io_p99, v->pol.io_slow_us, (unsigned long long)v->io_done);
+		v->storage_slow = slow;
+	}
+	v->io_prev = io;
+	v->io_valid = true;
+}
+
+static void set_parent_low(struct engine *e, const char *parent_dir)
+{
+	char path[700], buf[64];
+	uint64_t sum = 0, old = 0;
+	const char *o;
+
+	for (int i = 0; i < e->nvm; i++)
+		if (!strncmp(e->vm[i]->vm.scope_dir, parent_dir, strlen(parent_dir)))
+			sum += e->vm[i]->low_bytes;
+	snprintf(path, sizeof(path), "%s/memory.low", parent_dir);
+	if (!sum && !knob_old(path))
+		return;
+	if (!sum) {
+		knob_restore(path);
+		return;
+	}
+	if (!(o = knob_old(path)) && read_file(path, buf, sizeof(buf)) > 0)
+		o = buf;
+	if (o && !strncmp(o, "max", 3))
+		return;		/* already everything */
+	if (o)
+		old = strtoull(o, NULL, 10);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(old + sum));
+	if (knob_set(path, buf))
+		warn("cannot set %s: %s", path, strerror(errno));
+}
+
+static void shield(struct engine *e, struct evm *v)
+{
+	uint64_t want = 0;
+	char path[700], buf[32], parent[600], *slash;
+
+	if (v->pol.pin_hot)
+		want = v->hot_bytes;
+	if (v->storage_slow)		/* all it holds in DRAM */
+		want = v->dram_bytes > want ? v->dram_bytes : want;
+	/* resize only on a 5% change, and round to 2 MiB */
+	want = (want + (1UL << RSHIFT) - 1) & ~((1UL << RSHIFT) - 1);
+	if (want == v->low_bytes || (v->low_bytes && want > v->low_bytes * 0.95 && want < v->low_bytes * 1.05))
+		return;
+	v->low_bytes = want;
+	snprintf(path, sizeof(path), "%s/memory.low", v->vm.scope_dir);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want);
+	if (knob_set(path, buf))
+		warn("VM %ld: cannot set %s: %s", v->vm.vmid, path, strerror(errno));
+	snprintf(parent, sizeof(parent), "%s", v->vm.scope_dir);
+	if ((slash = strrchr(parent, '/')))
+		*slash = 0;
+	set_parent_low(e, parent);
+}
+
+static void steer(struct engine *e, struct evm *v)
+{
+	size_t *ord = malloc(v->nr * sizeof(*ord)), nord = 0, cold_end;
+	double total = 0, dslow = 0, dall = 0, mean, hot_min;
+	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s, left, budget0;
+	uint64_t budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
+	bool warm;
+
+	if (!ord)
+		return;
+	sort_vm = v;
+	for (size_t k = 0; k < v->nr; k++) {
+		struct region *r = &v->r[k];
+		if (!(r->fast + r->slow))
+			continue;
+		ord[nord++] = k;
+		total += r->heat;
+		dall += r->delta;
+		dslow += r->delta * r->slow / (r->fast + r->slow);
+	}
+	v->slow_share = dall > 0 ? dslow / dall : 0;
+	if (dall > 0)
+		v->seen++;
+	warm = v->seen >= WARM_EPOCHS;
+	mean = nord ? total / nord : 0;
+	hot_min = v->thr * mean;
+
+	/* hot: at least thr x the VM's mean heat; the DRAM set: the hot
+	 * regions, hottest first, as far as the budget goes */
+	qsort(ord, nord, sizeof(*ord), by_heat_desc);
+	v->hot_bytes = v->want_bytes = 0;
+	v->budget_bound = false;
+	for (size_t k = 0; k < nord; k++) {
+		struct region *r = &v->r[ord[k]];
+		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
+
+		/* hot once it has been above the threshold two epochs running,
+		 * so one lucky early fault does not pull a region in */
+		r->streak = r->heat > 0 && r->heat >= hot_min ? r->streak + 1 : 0;
+		r->hot = warm && (r->streak >= 2 || (r->fast && r->streak >= 1));
+		r->want = false;
+		if (!r->hot)
+			continue;
+		v->hot_bytes += b;
+		if (v->want_bytes + b > budget) {
+			v->budget_bound = true;
+			continue;
+		}
+		r->want = true;
+		v->want_bytes += b;
+	}
+	if (v->budget_bound && e->epoch % 10 == 0)
+		warn("VM %ld: its hot set (%llu MiB) is larger than its DRAM budget (%llu MiB)",
+		     v->vm.vmid, (unsigned long long)(v->hot_bytes >> 20), (unsigned long long)(budget >> 20));
+
+	left = vm_left < e->host_budget_left ? vm_left : e->host_budget_left;
+	budget0 = left;
+	cold_end = nord;
+	uint64_t p0 = v->promoted, d0 = v->demoted, moved0 = p0 + d0;
+	int np = 0, nover = 0, ncold = 0, nroom = 0;	/* ord[cold_end..] already looked at as eviction victims */
+
+	/* 1. over budget: demote the coldest DRAM regions until within it */
+	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget;) {
+		struct region *r = &v->r[ord[k]];
+		if (r->fast && !(v->pol.pin_hot && r->hot && v->seen >= WARM_EPOCHS && !v->budget_bound)) {
+			left -= (double)move_region(e, v, r, false);
+			nover++;
+		}
+	}
+	/* 2. no budget: cold DRAM regions go to the slow tier */
+	if (budget == UINT64_MAX && warm)
+		for (size_t k = nord; k-- > 0 && left > 0;) {
+			struct region *r = &v->r[ord[k]];
+			if (r->fast && !r->hot && r->heat * (1 + eff_hyst(v)) < hot_min) {
+				left -= (double)move_region(e, v, r, false);
+				ncold++;
+			}
+		}
+	/* 3. promote the DRAM set's slow regions, hottest first; make room by
+	 * evicting the coldest DRAM regions outside it, but only ones that
+	 * are colder by the hysteresis factor */
+	for (size_t k = 0; k < nord && left > 0; k++) {
+		struct region *r = &v->r[ord[k]];
+		uint64_t b = (uint64_t)r->slow * SAMPLE;
+
+		if (!r->want || !r->slow)
+			continue;
+		while (v->dram_bytes + b > budget && cold_end > k + 1 && left > 0) {
+			struct region *c = &v->r[ord[--cold_end]];
+			if (!c->fast || c->want)
+				continue;
+			if (c->heat * (1 + eff_hyst(v)) >= r->heat) {
+				cold_end = k + 1;	/* nothing colder left */
+				break;
+			}
+			left -= (double)move_region(e, v, c, false);
+			nroom++;
+		}
+		if (v->dram_bytes + b > budget)
+			break;
+		if (node_free("", e->topo.first_fast) < e->o.dram_free_min + b)
+			break;
+		left -= (double)move_region(e, v, r, true);
+		np++;
+	}
+	if (v->promoted + v->demoted != moved0)
+		note("VM %ld epoch %llu: promoted %llu MiB (%d regions), demoted %llu MiB (%d over budget, %d cold, %d to make room); "
+		     "DRAM %llu MiB", v->vm.vmid, (unsigned long long)e->epoch,
+		     (unsigned long long)((v->promoted - p0) >> 20), np, (unsigned long long)((v->demoted - d0) >> 20),
+		     nover, ncold, nroom, (unsigned long long)(v->dram_bytes >> 20));
+	v->budget_use = budget0 > 0 ? (budget0 - (left > 0 ? left : 0)) / budget0 : 0;
+	e->host_budget_left -= budget0 - (left > 0 ? left : 0);
+	free(ord);
+}
+
+/* Thresholds from feedback; each change logged with its reason. */
+static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before)
+{
+	double t = v->pol.target_slow;
+
+	if (e->epoch - v->attached_epoch < 3)
+		return;		/* heat still settling */
+	if (v->pingpong > pingpong_before) {
+		double h = v->hyst * 1.5 + 0.25;
+		if (h > HYST_MAX)
+			h = HYST_MAX;
+		if (h != v->hyst)
+			adjust(e, v, "%llu ping-pong(s): a region moved back within %d epochs; hysteresis %.2f -> %.2f",
+			       (unsigned long long)(v->pingpong - pingpong_before), PINGPONG_EPOCHS, v->hyst, h);
+		v->hyst = h;
+	} else if (v->hyst > HYST_BASE && e->epoch % PINGPONG_EPOCHS == 0) {
+		v->hyst = v->hyst * 0.8 < HYST_BASE ? HYST_BASE : v->hyst * 0.8;
+	}
+	if (v->budget_use > 0.99) {
+		if (++v->budget_full == 3) {
+			double h = v->hyst + 0.25 > HYST_MAX ? HYST_MAX : v->hyst + 0.25;
+			adjust(e, v, "migration budget used up 3 epochs running (%.0f MB/s): hysteresis %.2f -> %.2f",
+			       v->pol.rate_mbs, v->hyst, h);
+			v->hyst = h;
+			v->budget_full = 0;
+		}
+	} else {
+		v->budget_full = 0;
+	}
+	if (v->slow_share > t && !v->budget_bound && v->thr > THR_MIN) {
+		double th = v->thr * 0.8 < THR_MIN ? THR_MIN : v->thr * 0.8;
+		adjust(e, v, "slow tier's share of the heat %.1f%% above target %.1f%%, DRAM budget not reached: "
+		       "hot threshold %.2f -> %.2f x mean heat", v->slow_share * 100, t * 100, v->thr, th);
+		v->thr = th;
+	} else if (v->slow_share < t / 2 && v->thr < THR_INIT) {
+		double th = v->thr / 0.8 > THR_INIT ? THR_INIT : v->thr / 0.8;
+		adjust(e, v, "slow tier's share of the heat %.1f%% well below target %.1f%%: hot threshold %.2f -> %.2f x mean heat",
+		       v->slow_share * 100, t * 100, v->thr, th);
+		v->thr = th;
+	}
+}
+
+void engine_epoch(struct engine *e)
+{
+	struct region_count *h = NULL;
+	long nh;
+	struct rusage ru;
+
+	e->epoch++;
+	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
+	for (int i = 0; i < e->nvm;) {
+		if (!still_there(e, e->vm[i]))
+			remove_vm(e, i, "the VM is gone (its QEMU exited or its pid file changed)");
+		else
+			i++;
+	}
+	nh = samplers_read_heat(&e->s, &h);
+	read_heat(e, h, nh > 0 ? nh : 0);
+	free(h);
+	for (int i = 0; i < e->nvm; i++) {
+		struct evm *v = e->vm[i];
+		uint64_t pp = v->pingpong;
+
+		struct vm_stats st;
+		if (!samplers_vm_stats(&e->s, v->slot, &st)) {
+			v->kernel_promoted = st.v[VS_PROMOTED];
+			v->kernel_demoted = st.v[VS_DEMOTED];
+		}
+		placement(e, v);
+		storage(e, v);
+		steer(e, v);
+		tune(e, v, pp);
+		shield(e, v);
+	}
+	if (!getrusage(RUSAGE_SELF, &ru))
+		e->cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* ---- status ---- */
+
+void engine_status(struct engine *e, FILE *f, bool json)
+{
+	char b[6][32];
+
+	if (json) {
+		fprintf(f, "{\"tierd\":\"status\",\"version\":1,\"pid\":%d,\"epoch\":%llu,\"epoch_s\":%.2f,\"cpu_s\":%.2f,"
+			"\"dram_nodes\":\"0x%llx\",\"slow_nodes\":\"0x%llx\",\"topology\":\"%s\",\"heat\":\"%s\",\"vms\":[",
+			getpid(), (unsigned long long)e->epoch, e->o.epoch_s, e->cpu_s,
+			(unsigned long long)e->topo.fast, (unsigned long long)e->topo.slow, e->topo.how,
+			e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "none");
+		for (int i = 0; i < e->nvm; i++) {
+			struct evm *v = e->vm[i];
+			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"cgroup\":\"%s\",\"ram_bytes\":%llu,"
+				"\"policy\":{\"pin_hot\":%s,\"dram_max\":%llu,\"rate_mbs\":%.1f,\"target_slow\":%.4f,\"io_slow_us\":%.0f},"
+				"\"dram_bytes\":%llu,\"slow_bytes\":%llu,\"absent_bytes\":%llu,\"hot_set_bytes\":%llu,"
+				"\"dram_set_bytes\":%llu,\"budget_bound\":%s,\"slow_share\":%.4f,"
+				"\"thresholds\":{\"hot_x_mean\":%.2f,\"hysteresis\":%.2f},"
+				"\"migrations\":{\"promoted_bytes\":%llu,\"demoted_bytes\":%llu,\"ping_pongs\":%llu,\"failed_pages\":%llu,\"budget_use\":%.2f,"
+				"\"kernel_promoted_pages\":%llu,\"kernel_demoted_pages\":%llu},"
+				"\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
+				"\"last_adjustment\":{\"epoch\":%llu,\"reason\":\"%s\"}}",
+				i ? "," : "", v->vm.vmid, v->vm.pid, v->vm.scope, (unsigned long long)v->vm.ram_bytes,
+				v->pol.pin_hot ? "true" : "false", (unsigned long long)v->pol.dram_max, v->pol.rate_mbs,
+				v->pol.target_slow, v->pol.io_slow_us,
+				(unsigned long long)v->dram_bytes, (unsigned long long)v->slow_bytes,
+				(unsigned long long)v->absent_bytes, (unsigned long long)v->hot_bytes,
+				(unsigned long long)v->want_bytes, v->budget_bound ? "true" : "false", v->slow_share,
+				v->thr, eff_hyst(v), (unsigned long long)v->promoted, (unsigned long long)v->demoted,
+				(unsigned long long)v->pingpong, (unsigned long long)v->failed, v->budget_use,
+				(unsigned long long)v->kernel_promoted, (unsigned long long)v->kernel_demoted,
+				(unsigned long long)v->low_bytes, (unsigned long long)v->io_done, v->io_p50, v->io_p99,
+				v->storage_slow ? "true" : "false", (unsigned long long)v->adjust_epoch, v->adjust);
+		}
+		fprintf(f, "]}\n");
+		return;
+	}
+	fprintf(f, "tierd: epoch %llu (%.1f s each), %d VM(s), %.1f CPU s; heat from %s\n",
+		(unsigned long long)e->epoch, e->o.epoch_s, e->nvm, e->cpu_s,
+		e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "nothing");
+	for (int i = 0; i < e->nvm; i++) {
+		struct evm *v = e->vm[i];
+		fprintf(f, "VM %ld (pid %d)%s budget %s: DRAM %s, slow %s; hot set %s; slow tier's heat share %.1f%% (target %.1f%%)\n",
+			v->vm.vmid, v->vm.pid, v->pol.pin_hot ? " pin-hot," : "",
+			v->pol.dram_max ? fmt_bytes(v->pol.dram_max, b[0], 32) : "none",
+			fmt_bytes(v->dram_bytes, b[1], 32), fmt_bytes(v->slow_bytes, b[2], 32),
+			fmt_bytes(v->hot_bytes, b[3], 32), v->slow_share * 100, v->pol.target_slow * 100);
+		fprintf(f, "   migrated: %s promoted, %s demoted, %llu ping-pongs (the kernel: %llu pages promoted); hot: heat >= %.2f x mean, hysteresis %.2f; memory.low %s\n",
+			fmt_bytes(v->promoted, b[4], 32), fmt_bytes(v->demoted, b[5], 32),
+			(unsigned long long)v->pingpong, (unsigned long long)v->kernel_promoted, v->thr, eff_hyst(v), fmt_bytes(v->low_bytes, b[0], 32));
+		fprintf(f, "   NVMe: %llu I/Os last epoch, p50 %.0f us, p99 %.0f us%s\n", (unsigned long long)v->io_done,
+			v->io_p50, v->io_p99, v->storage_slow ? " (slow: protecting harder)" : "");
+		if (*v->adjust)
+			fprintf(f, "   last adjustment (epoch %llu): %s\n", (unsigned long long)v->adjust_epoch, v->adjust);
+	}
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The knob journal: see knobs.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "knobs.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_KNOBS 1024
+
+static struct knob {
+	char *path, *old;
+} knobs[MAX_KNOBS];
+static int nknobs;
+static char journal[256];
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = 0;
+}
+
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, v, strlen(v));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+/* Rewrite the journal: "pid N" then one "path<TAB>old" per knob. */
+static int save(void)
+{
+	char tmp[300];
+	FILE *f;
+
+	if (!*journal)
+		return 0;
+	if (!nknobs) {
+		unlink(journal);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", journal);
+	if (!(f = fopen(tmp, "w")))
+		return -errno;
+	fprintf(f, "pid %d\n", getpid());
+	for (int i = 0; i < nknobs; i++)
+		fprintf(f, "%s\t%s\n", knobs[i].path, knobs[i].old);
+	if (fflush(f) || fsync(fileno(f))) {
+		fclose(f);
+		return -errno;
+	}
+	fclose(f);
+	return rename(tmp, journal) ? -errno : 0;
+}
+
+int knobs_open(const char *path)
+{
+	char line[1024], dir[256], *slash;
+	FILE *f;
+	int pid = 0, n = 0;
+
+	snprintf(journal, sizeof(journal), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	if (!(f = fopen(journal, "r")))
+		return errno == ENOENT ? 0 : -errno;
+	if (fgets(line, sizeof(line), f) && sscanf(line, "pid %d", &pid) == 1 && pid != getpid() &&
+	    pid > 0 && !kill(pid, 0)) {
+		char comm[64], p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/comm", pid);
+		if (read_file(p, comm, sizeof(comm)) > 0 && !strncmp(comm, "tierd", 5)) {
+			fclose(f);
+			err("another tierd (pid %d) holds %s", pid, journal);
+			return -EBUSY;
+		}
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t');
+
+		if (!tab)
+			continue;
+		*tab = 0;
+		chomp(tab + 1);
+		if (!write_str(line, tab + 1)) {
+			warn("restored %s to '%s' (left by a tierd that did not exit cleanly)", line, tab + 1);
+			n++;
+		}
+	}
+	fclose(f);
+	unlink(journal);
+	return n;
+}
+
+const char *knob_old(const char *path)
+{
+	for (int i = 0; i < nknobs; i++)
+		if (!strcmp(knobs[i].path, path))
+			return knobs[i].old;
+	return NULL;
+}
+
+int knob_set(const char *path, const char *value)
+{
+	char cur[256];
+	long r;
+	int e;
+
+	if (!knob_old(path)) {
+		if (nknobs == MAX_KNOBS)
+			return -ENOSPC;
+		if ((r = read_file(path, cur, sizeof(cur))) < 0)
+			return (int)r;
+		chomp(cur);
+		knobs[nknobs].path = strdup(path);
+		knobs[nknobs].old = strdup(cur);
+		if (!knobs[nknobs].path || !knobs[nknobs].old)
+			return -ENOMEM;
+		nknobs++;
+		if ((e = save())) {	/* never change what we could not record */
+			nknobs--;
+			free(knobs[nknobs].path);
+			free(knobs[nknobs].old);
+			return e;
+		}
+		info("knob %s: was '%s', now '%s'", path, cur, value);
+	}
+	return write_str(path, value);
+}
+
+void knob_restore(const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	for (int i = 0; i < nknobs;) {
+		if (strncmp(knobs[i].path, prefix, pl)) {
+			i++;
+			continue;
+		}
+		int e = write_str(knobs[i].path, knobs[i].old);
+		if (e && e != -ENOENT)
+			warn("could not restore %s to '%s': %s", knobs[i].path, knobs[i].old, strerror(-e));
+		else if (!e)
+			info("knob %s: restored '%s'", knobs[i].path, knobs[i].old);
+		free(knobs[i].path);
+		free(knobs[i].old);
+		knobs[i] = knobs[--nknobs];
+	}
+	save();
+}
+
+void knobs_restore_all(void)
+{
+	/* last set, first restored */
+	while (nknobs)
+		knob_restore(knobs[nknobs - 1].path);
+}

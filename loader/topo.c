@@ -128,6 +128,10 @@ int topo_read(const char *sysroot, const char *fast_opt, const char *slow_opt,
 			snprintf(why, whylen, "--slow-nodes: '%s' is not a node list like 1 or 2-3", slow_opt);
 			return -1;
 		}
+		if (fast_opt && !slow_opt)
+			s = mem & ~f;
+		if (slow_opt && !fast_opt)
+			f = mem & ~s;
 		if ((f | s) & ~mem) {
 			snprintf(why, whylen, "node %d has no memory (or does not exist)", lowest((f | s) & ~mem));
 			return -1;
@@ -136,10 +140,6 @@ int topo_read(const char *sysroot, const char *fast_opt, const char *slow_opt,
 			snprintf(why, whylen, "node %d is named both DRAM and slow", lowest(f & s));
 			return -1;
 		}
-		if (fast_opt && !slow_opt)
-			s = mem & ~f;
-		if (slow_opt && !fast_opt)
-			f = mem & ~s;
 		t->fast = f;
 		t->slow = s;
 		snprintf(t->how, sizeof(t->how), "from the command line");

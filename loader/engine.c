@@ -4,21 +4,21 @@
  *
  *  1. heat: the samplers' latency-weighted hint-fault score per 2 MiB
  *     region, decayed (heat = heat * DECAY + this epoch's score);
- *  2. placement: where each page of guest RAM is (move_pages, query only);
- *  3. the hot set: the hottest regions that together carry `cover` of the
- *     VM's heat (cover starts at 1 - target slow share);
- *  4. the DRAM set: regions ranked by heat, DRAM-resident ones boosted by
- *     (1 + hysteresis), taken until `cover` of the heat or the DRAM budget;
- *  5. migration: demote DRAM regions outside the DRAM set (coldest first,
- *     never the hot set with --pin-hot), then promote slow regions in it
- *     (hottest first), within the VM's and the host's MB/s limits, the
- *     budget and the host's DRAM free watermark; by move_pages on the
- *     QEMU pid;
- *  6. feedback: the measured slow-tier share of the heat against the
- *     target widens or narrows `cover`; ping-pong (a region moved back
- *     within PINGPONG_EPOCHS) and an exhausted migration budget widen the
- *     hysteresis; slow NVMe/TCP storage doubles it for demotion and
- *     extends memory.low. Every adjustment is logged with its reason.
+ *  2. placement: where each region is (move_pages, query only, every
+ *     STRIDE-th page), the DRAM total exact from numa_maps;
+ *  3. the hot set: regions at or above thr x the VM's mean heat two epochs
+ *     running; the DRAM set: the hot set, hottest first, within the budget;
+ *  4. migration: over budget, demote the coldest; with no budget, demote
+ *     what is cold; promote the DRAM set's slow regions hottest first,
+ *     making room by demoting regions outside it that are colder by the
+ *     hysteresis factor (never the hot set with --pin-hot); within the VM's
+ *     and the host's MB/s limits and the host's DRAM free watermark; by
+ *     move_pages on the QEMU pid;
+ *  5. feedback: ping-pong (a region moved back within PINGPONG_EPOCHS) and
+ *     a used-up migration budget widen the hysteresis; the slow tier's
+ *     share of the heat against the target moves thr; slow NVMe/TCP storage
+ *     doubles the hysteresis and extends memory.low. Every adjustment is
+ *     logged with its reason.
  *
  * The kernel's levers: NUMA balancing in mode 3 (scan every tier, so every
  * region gets hint faults to sample) with its promotion rate limit at 0,

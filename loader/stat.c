@@ -327,7 +327,8 @@ static void usage(FILE *f)
 "  --top N             hottest regions to list (default 5)\n"
 "  --region-size SIZE  2M (default) or 4K\n"
 "  --heat VIA          force a heat sampler: fentry, kprobe, perf-hw, perf-sw\n"
-"  --min-ram SIZE      smallest mapping taken as guest RAM (default 64M)\n");
+"  --min-ram SIZE      smallest mapping taken as guest RAM (default 64M)\n"
+"  --cap N             at most N sampled events per second per VM (default: no cap)\n");
 }
 
 int cmd_stat(int argc, char **argv)
@@ -337,12 +338,14 @@ int cmd_stat(int argc, char **argv)
 		{"vm", required_argument, 0, 'V'}, {"top", required_argument, 0, 't'},
 		{"region-size", required_argument, 0, 'r'}, {"heat", required_argument, 0, 'H'},
 		{"min-ram", required_argument, 0, 'm'}, {"verbose", no_argument, 0, 'v'},
+		{"cap", required_argument, 0, 'c'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	struct sampler_opts so = { .heat = HEAT_AUTO, .region_shift = 21,
 				   .max_regions = TIERD_REGIONS_DEFAULT, .perf_period = 1000 };
 	long ids[MAX_STAT_VMS];
 	int nids = 0, top = 5, c, rc = 0, verbose = log_verbosity;
+	uint32_t cap = 0;
 	uint64_t v, min_ram = 64ULL << 20;
 	double duration = 5;
 	bool json = false, named = false;
@@ -388,6 +391,11 @@ int cmd_stat(int argc, char **argv)
 			if (parse_size(optarg, &min_ram) || !min_ram)
 				return err("--min-ram: '%s' is not a size", optarg), 2;
 			break;
+		case 'c':
+			if (parse_uint(optarg, UINT32_MAX, &v) || !v)
+				return err("--cap: '%s' is not a positive number of events per second", optarg), 2;
+			cap = (uint32_t)v;
+			break;
 		case 'v': log_init(++verbose); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -419,7 +427,7 @@ int cmd_stat(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < nvm; i++) {
-		struct vm_cfg cfg = { .slot = i, .nr_ranges = vms[i].nr_ranges };
+		struct vm_cfg cfg = { .slot = i, .nr_ranges = vms[i].nr_ranges, .cap = cap };
 
 		for (int r = 0; r < vms[i].nr_ranges; r++) {
 			cfg.start[r] = vms[i].ram[r].start;

@@ -35,7 +35,7 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check demo clean
+.PHONY: all deps check demo bench clean
 all: $(OUT)/tierd $(OUT)/vm-standin $(UNIT)
 
 deps:
@@ -45,6 +45,16 @@ check:
 	$(Q)tools/deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run
+
+# make bench: the samplers' overhead, then the tiering comparison, in the
+# lab; the tables land in docs/bench.md (a benchmark, not a test).
+bench:
+	$(Q)tools/deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench/overhead
+	$(Q)tools/bench/run
+	$(Q)cat build/bench.md build/overhead.md >docs/bench.md
+	$(Q)echo "bench: docs/bench.md"
 
 demo:
 	$(Q)tools/deps

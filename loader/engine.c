@@ -639,6 +639,10 @@ static void steer(struct engine *e, struct evm *v)
 	double total = 0, dslow = 0, dall = 0, mean, hot_min;
 	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s, left, budget0;
 	uint64_t budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
+	/* promotions fill to a margin below the budget: their sizes are
+	 * estimated from sampled pages, the budget is held exactly */
+	uint64_t margin = budget == UINT64_MAX ? 0 : budget / 100 > (4UL << 20) ? budget / 100 : 4UL << 20;
+	uint64_t room = budget - margin;
 	bool warm;
 
 	if (!ord)
@@ -720,7 +724,7 @@ static void steer(struct engine *e, struct evm *v)
 
 		if (!r->want || !r->slow)
 			continue;
-		while (v->dram_bytes + b > budget && cold_end > k + 1 && left > 0) {
+		while (v->dram_bytes + b > room && cold_end > k + 1 && left > 0) {
 			struct region *c = &v->r[ord[--cold_end]];
 			if (!c->fast || c->want)
 				continue;
@@ -731,7 +735,7 @@ static void steer(struct engine *e, struct evm *v)
 			left -= (double)move_region(e, v, c, false);
 			nroom++;
 		}
-		if (v->dram_bytes + b > budget)
+		if (v->dram_bytes + b > room)
 			break;
 		if (node_free("", e->topo.first_fast) < e->o.dram_free_min + b)
 			break;

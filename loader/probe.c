@@ -71,8 +71,9 @@ int cmd_probe(int argc, char **argv)
 		so.heat = v;
 		so.no_migrate = so.no_nvme = true;
 		if (!samplers_start(&one, &so)) {
-			if (s.ntries < MAX_ATTEMPTS)
-				s.tries[s.ntries++] = one.tries[0];
+			for (int k = 0; k < one.ntries && s.ntries < MAX_ATTEMPTS; k++)
+				if (!strncmp(one.tries[k].sampler, "heat", 4))
+					s.tries[s.ntries++] = one.tries[k];
 			samplers_stop(&one);
 		}
 	}

@@ -53,7 +53,7 @@ static struct opts {
 	double hot_share, zipf, write_share, epoch, duration, move_every;
 	uint64_t rate;
 	enum backing backing;
-	bool thp, reg, quiet;
+	bool thp, reg, quiet, mlock;
 	const char *cgroot, *rundir;
 	uint64_t seed;
 } o = {
@@ -515,6 +515,7 @@ static void usage(FILE *f)
 "  --epoch SEC          seconds between JSON lines (default 1)\n"
 "  --duration SEC       stop after SEC seconds (default: on SIGTERM/SIGINT)\n"
 "  --no-register        no cgroup scope, no pid file\n"
+"  --mlock              lock guest RAM where it lands (a fixed DRAM load for benchmarks)\n"
 "  --cgroup-root DIR    cgroup2 mount (default: found in mountinfo)\n"
 "  --run-dir DIR        pid file folder (default /var/run/qemu-server)\n"
 "  --seed N             random seed (default 1)\n");
@@ -538,6 +539,7 @@ static void parse(int argc, char **argv)
 		{"epoch", required_argument, 0, 'e'},
 		{"duration", required_argument, 0, 'd'},
 		{"no-register", no_argument, 0, 'R'},
+		{"mlock", no_argument, 0, 'L'},
 		{"cgroup-root", required_argument, 0, 'c'},
 		{"run-dir", required_argument, 0, 'D'},
 		{"seed", required_argument, 0, 'x'},
@@ -551,6 +553,7 @@ static void parse(int argc, char **argv)
 	while ((c = getopt_long_only(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.vmid = (long)parse_num(optarg, "-id", 100, 999999999); break;
+		case 'L': o.mlock = true; break;
 		case 'm': o.mem = size_arg(optarg, "--mem"); break;
 		case 'h': o.hot = size_arg(optarg, "--hot"); hot_set = true; break;
 		case 's': o.hot_share = parse_num(optarg, "--hot-share", 0, 1); break;
@@ -620,6 +623,8 @@ int main(int argc, char **argv)
 	read_tiers();
 	map_ram();
 	fill();
+	if (o.mlock && mlock(ram, o.mem))
+		die("mlock: %s", strerror(errno));
 
 	t0 = last = now();
 	next = t0 + o.epoch;

@@ -35,7 +35,7 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check demo bench clean
+.PHONY: all deps check demo bench install clean
 all: $(OUT)/tierd $(OUT)/vm-standin $(UNIT)
 
 deps:
@@ -88,6 +88,17 @@ $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 $(OUT)/tests/%: tests/unit/%.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary and the systemd unit.
+PREFIX ?= /usr/local
+SBINDIR = $(PREFIX)/sbin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(OUT)/tierd
+	$(Q)install -D -m 0755 $(OUT)/tierd $(DESTDIR)$(SBINDIR)/tierd
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/tierd.service.in >$(DESTDIR)$(UNITDIR)/tierd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/tierd.service
+	$(Q)echo "installed $(DESTDIR)$(SBINDIR)/tierd, $(DESTDIR)$(UNITDIR)/tierd.service"
 
 clean:
 	$(Q)rm -rf $(OUT)

@@ -11,6 +11,7 @@
  * status document.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +31,30 @@
 #define MAX_REQ 1024
 
 static volatile sig_atomic_t stop;
+
+/* Tell systemd (Type=notify) we are ready: one datagram to $NOTIFY_SOCKET.
+ * Done by hand, to keep libsystemd out of the dependencies. */
+static void sd_notify_ready(const char *status)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char msg[256];
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(a.sun_path))
+		return;
+	memcpy(a.sun_path, path, strlen(path));
+	if (a.sun_path[0] == '@')
+		a.sun_path[0] = 0;		/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, len) < 0)
+		warn("sd_notify: %s", strerror(errno));
+	close(fd);
+}
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static const char *sock_path(void)
@@ -320,6 +345,7 @@ int cmd_run(int argc, char **argv)
 		warn("cannot listen on %s: %s; other tierd calls cannot reach this one", sock_path(), strerror(errno));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	sd_notify_ready(e.s.heat ? "samplers attached" : "running without a heat sampler");
 	signal(SIGPIPE, SIG_IGN);
 	note("running: %s; DRAM nodes 0x%llx, slow nodes 0x%llx; epoch %.1f s%s", e.topo.how,
 	     (unsigned long long)e.topo.fast, (unsigned long long)e.topo.slow, eo.epoch_s,

@@ -137,3 +137,42 @@ const char *fmt_bytes(uint64_t b, char *buf, size_t size)
 	snprintf(buf, size, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 	return buf;
 }
+
+long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes)
+{
+	enum { MAX = 64 };
+	char line[4096];
+	long found = 0;
+	FILE *f;
+
+	if (max_nodes > MAX)
+		max_nodes = MAX;
+	memset(bytes, 0, sizeof(*bytes) * max_nodes);
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start = strtoull(line, NULL, 16), psz = 4096, pages[MAX] = {0};
+		bool in = !n;
+		char *tok, *save;
+
+		for (int i = 0; i < n && !in; i++)
+			in = start >= ranges[i][0] && start < ranges[i][1];
+		if (!in)
+			continue;
+		found++;
+		/* kernelpagesize_kB comes after the N<node>= counts */
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			int node;
+			unsigned long long v;
+
+			if (sscanf(tok, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < max_nodes)
+				pages[node] += v;
+			else if (sscanf(tok, "kernelpagesize_kB=%llu", &v) == 1)
+				psz = v * 1024;
+		}
+		for (int k = 0; k < max_nodes; k++)
+			bytes[k] += pages[k] * psz;
+	}
+	fclose(f);
+	return found;
+}

@@ -17,6 +17,13 @@ const char *cgroup2_mount(void);
 /* The cgroup id (kernfs node id) of a cgroup directory, or 0. */
 uint64_t cgroup_id(const char *path);
 double now_s(void);
+/*
+ * Bytes on each node (bytes[0..max_nodes)) of the mappings in a numa_maps
+ * file (/proc/PID/numa_maps) that start inside one of `n` [start, end)
+ * ranges, or of every mapping if n == 0. Exact: it also counts pages NUMA
+ * balancing holds PROT_NONE. The number of mappings counted, or -errno.
+ */
+long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes);
 /* "1.5 GiB" */
 const char *fmt_bytes(uint64_t b, char *buf, size_t size);
 

@@ -199,36 +199,15 @@ int vm_list(const struct host_paths *hp, long *ids, int max)
 /* Bytes of guest RAM on each node, from /proc/PID/numa_maps (exact). */
 int vm_bytes_per_node(const struct host_paths *hp, const struct vm *vm, uint64_t *bytes, int max_nodes)
 {
-	char path[512], line[4096];
-	FILE *f;
+	uint64_t ranges[TIERD_MAX_RANGES][2];
+	char path[512];
+	long r;
 
-	memset(bytes, 0, sizeof(*bytes) * max_nodes);
-	snprintf(path, sizeof(path), "%s/%d/numa_maps", hp->proc, vm->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t start = strtoull(line, NULL, 16), psz = 4096, pages[VM_MAX_NODES] = {0};
-		bool in = !vm->nr_ranges;
-		char *tok, *save;
-
-		for (int i = 0; i < vm->nr_ranges; i++)
-			if (start >= vm->ram[i].start && start < vm->ram[i].end)
-				in = true;
-		if (!in)
-			continue;
-		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-			int node;
-			unsigned long long v;
-
-			if (sscanf(tok, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < max_nodes)
-				pages[node] += v;
-			else if (sscanf(tok, "kernelpagesize_kB=%llu", &v) == 1)
-				psz = v * 1024;
-		}
-		for (int n = 0; n < max_nodes; n++)
-			bytes[n] += pages[n] * psz;
+	for (int i = 0; i < vm->nr_ranges; i++) {
+		ranges[i][0] = vm->ram[i].start;
+		ranges[i][1] = vm->ram[i].end;
 	}
-	fclose(f);
-	return 0;
+	snprintf(path, sizeof(path), "%s/%d/numa_maps", hp->proc, vm->pid);
+	r = numa_maps_bytes(path, (const uint64_t (*)[2])ranges, vm->nr_ranges, bytes, max_nodes);
+	return r < 0 ? (int)r : 0;
 }

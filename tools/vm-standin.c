@@ -283,40 +283,6 @@ static void read_tiers(void)
 	}
 }
 
-/* Exact bytes of guest RAM per node, from /proc/self/numa_maps: it counts
- * PROT_NONE (hint-protected) pages too, which move_pages cannot place.
- * 0, or -1 if the mapping was not found. */
-static int numa_maps_bytes(uint64_t *bytes)
-{
-	char line[4096], *tok, *save;
-	FILE *f = fopen("/proc/self/numa_maps", "re");
-	int found = -1;
-
-	if (!f)
-		return -1;
-	memset(bytes, 0, sizeof(*bytes) * MAX_NODES);
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t start = strtoull(line, NULL, 16), psz = PAGE, pages[MAX_NODES] = {0};
-
-		if (start < (uint64_t)ram || start >= (uint64_t)ram + o.mem)
-			continue;
-		found = 0;
-		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-			int node;
-			unsigned long long v;
-
-			if (sscanf(tok, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < MAX_NODES)
-				pages[node] += v;
-			else if (sscanf(tok, "kernelpagesize_kB=%llu", &v) == 1)
-				psz = v * 1024;
-		}
-		for (int n = 0; n < MAX_NODES; n++)
-			bytes[n] += pages[n] * psz;
-	}
-	fclose(f);
-	return found;
-}
-
 static void report(double t, long epoch, uint64_t accesses, double secs)
 {
 	enum { BATCH = 4096 };
@@ -369,8 +335,11 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 	       ",\"bytes_per_node\":{", t, o.vmid, getpid(), epoch, accesses,
 	       secs > 0 ? accesses / secs : 0, (unsigned long)ram, o.mem,
 	       o.zipf > 0 ? "zipf" : "hotset", o.hot_start, o.zipf > 0 ? 0 : o.hot);
-	uint64_t exact[MAX_NODES];
-	bool have_exact = !numa_maps_bytes(exact);
+	/* exact, counting pages NUMA balancing holds PROT_NONE, which
+	 * move_pages above cannot place */
+	uint64_t exact[MAX_NODES], range[1][2] = { { (uint64_t)ram, (uint64_t)ram + o.mem } };
+	bool have_exact = numa_maps_bytes("/proc/self/numa_maps", (const uint64_t (*)[2])range, 1,
+					  exact, MAX_NODES) > 0;
 	for (int n = 0, c = 0; n < nnodes; n++)
 		if (numa_bitmask_isbitset(numa_all_nodes_ptr, n))
 			printf("%s\"%d\":%" PRIu64, c++ ? "," : "", n, have_exact ? exact[n] : pages_on[n] * PAGE);

@@ -559,13 +559,11 @@ static void storage(struct engine *e, struct evm *v)
 	struct vm_io io;
 	uint64_t hist[TIERD_HIST_SLOTS];
 
-	(void)e;
 	if (samplers_vm_io(&e->s, v->slot, &io))
 		return;
 	if (v->io_valid) {
 		v->io_done = io.done - v->io_prev.done;
-		for (int k = 0; k < TIERD_HIST_SLOTS; k++)
-			hist[k] = io.hist[k] - v->io_prev.hist[k];
+		hist_delta(io.hist, v->io_prev.hist, hist);
 		if (v->io_done) {
 			v->io_p50 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000;
 			v->io_p99 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000;

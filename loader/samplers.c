@@ -647,6 +647,12 @@ int samplers_vm_io(struct samplers *s, uint32_t slot, struct vm_io *out)
 	return bpf_map_lookup_elem(bpf_map__fd(s->nvme->maps.vm_io), &slot, out) ? -errno : 0;
 }
 
+void hist_delta(const __u64 *after, const __u64 *before, uint64_t out[TIERD_HIST_SLOTS])
+{
+	for (int k = 0; k < TIERD_HIST_SLOTS; k++)
+		out[k] = after[k] - (before ? before[k] : 0);
+}
+
 double hist_percentile(const uint64_t *hist, int slots, double q)
 {
 	uint64_t total = 0, seen = 0;

@@ -74,6 +74,8 @@ struct nvme_queue {
 long samplers_read_queues(struct samplers *s, struct nvme_queue **out);
 int samplers_vm_io(struct samplers *s, uint32_t slot, struct vm_io *out);
 
+/* out = after - before, slot by slot (before may be NULL: nothing yet). */
+void hist_delta(const __u64 *after, const __u64 *before, uint64_t out[TIERD_HIST_SLOTS]);
 /* Percentile (0..1) of a histogram, in ns, interpolated inside the bucket. */
 double hist_percentile(const uint64_t *hist, int slots, double q);
 

@@ -175,8 +175,11 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 		long nhot = heat_delta(a, b, i, &hot);
 		int nodes = vm_bytes_per_node(hp, vm, bytes, MAX_NODES) ? 0 : MAX_NODES;
 
+		uint64_t hist[TIERD_HIST_SLOTS], io_done = vb->io.done - va->io.done;
+
 		for (int k = 0; k < NR_VM_STATS; k++)
 			d[k] = vb->st.v[k] - va->st.v[k];
+		hist_delta(vb->io.hist, va->io.hist, hist);
 		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
 
 		if (json) {
@@ -201,11 +204,8 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 			for (unsigned k = 0, c = 0; k < NR_MEMCG; k++)
 				if (vb->memcg[k] >= 0)
 					fprintf(f, "%s\"%s\":%lld", c++ ? "," : "", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
-			uint64_t hist[TIERD_HIST_SLOTS], done = vb->io.done - va->io.done;
-			for (int k = 0; k < TIERD_HIST_SLOTS; k++)
-				hist[k] = vb->io.hist[k] - va->io.hist[k];
-			fprintf(f, "},\"io\":{\"completed\":%llu", (unsigned long long)done);
-			us(f, "mean_us", done ? (double)(vb->io.lat_ns - va->io.lat_ns) / done : 0, true);
+			fprintf(f, "},\"io\":{\"completed\":%llu", (unsigned long long)io_done);
+			us(f, "mean_us", io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / io_done : 0, true);
 			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
 			us(f, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99), true);
 			fprintf(f, "}}");
@@ -234,12 +234,9 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 				fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),
 					(unsigned long long)hot[k].count);
 			fprintf(f, "\n");
-			if (vb->io.done > va->io.done) {
-				uint64_t hist[TIERD_HIST_SLOTS];
-				for (int k = 0; k < TIERD_HIST_SLOTS; k++)
-					hist[k] = vb->io.hist[k] - va->io.hist[k];
+			if (io_done) {
 				fprintf(f, "  nvme I/O    %llu completed, p50 %.1f us, p99 %.1f us\n",
-					(unsigned long long)(vb->io.done - va->io.done),
+					(unsigned long long)io_done,
 					hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
 					hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
 			}
@@ -289,8 +286,7 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 		char tr[TIERD_TRANSPORT_LEN + 1] = "";
 
 		memcpy(tr, qb->st.transport, TIERD_TRANSPORT_LEN);
-		for (int k = 0; k < TIERD_HIST_SLOTS; k++)
-			hist[k] = qb->st.hist[k] - (qa ? qa->st.hist[k] : 0);
+		hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
 		if (json) {
 			fprintf(f, "%s{\"ctrl\":\"nvme%u\",\"transport\":\"%s\",\"qid\":%u,\"completed\":%llu",
 				c++ ? "," : "", qb->key.ctrl, tr, qb->key.qid, (unsigned long long)done);

@@ -368,7 +368,7 @@ static void remove_vm(struct engine *e, int i, const char *why)
 
 	samplers_del_vm(&e->s, v->vm.cgid, v->slot);
 	snprintf(dir, sizeof(dir), "%s/", v->vm.scope_dir);
-	knob_restore(dir);
+	knob_restore_dir(dir);
 	snprintf(parent, sizeof(parent), "%s", v->vm.scope_dir);
 	if ((slash = strrchr(parent, '/')))
 		*slash = 0;

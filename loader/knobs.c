@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +146,13 @@ int knob_set(const char *path, const char *value)
 	return write_str(path, value);
 }
 
-void knob_restore(const char *prefix)
+/* Put back the knobs whose path is `path` (exact) or lies under it (dir). */
+static void restore_matching(const char *path, bool dir)
 {
-	size_t pl = strlen(prefix);
+	size_t pl = strlen(path);
 
 	for (int i = 0; i < nknobs;) {
-		if (strncmp(knobs[i].path, prefix, pl)) {
+		if (dir ? strncmp(knobs[i].path, path, pl) : strcmp(knobs[i].path, path)) {
 			i++;
 			continue;
 		}
@@ -164,6 +166,16 @@ void knob_restore(const char *prefix)
 		knobs[i] = knobs[--nknobs];
 	}
 	save();
+}
+
+void knob_restore(const char *path)
+{
+	restore_matching(path, false);
+}
+
+void knob_restore_dir(const char *dir)
+{
+	restore_matching(dir, true);
 }
 
 void knobs_restore_all(void)

@@ -11,8 +11,9 @@
 int knobs_open(const char *journal);	/* restores a stale journal; 0 or -errno */
 /* Set `path` to `value`, remembering the value it had first. 0 or -errno. */
 int knob_set(const char *path, const char *value);
-/* Put back one knob (or every knob under a prefix, e.g. a VM's scope). */
-void knob_restore(const char *prefix);
+/* Put back one knob, or every knob under a folder (a VM's scope). */
+void knob_restore(const char *path);
+void knob_restore_dir(const char *dir);
 void knobs_restore_all(void);
 /* Old and current value of a knob tierd holds; NULL if it holds none. */
 const char *knob_old(const char *path);

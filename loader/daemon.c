@@ -228,15 +228,15 @@ int cmd_run(int argc, char **argv)
 	struct engine_opts eo = { .epoch_s = 2, .host_rate_mbs = 1024, .dram_free_min = 256UL << 20,
 				  .kernel_knobs = true };
 	struct policy pol;
-	char req[MAX_REQ], why[512];
+	char opts[MAX_REQ] = "", why[512];	/* the policy options, as the daemon takes them */
 	bool have_vm = false, detach = false, json = false, policy_given = false;
 	double duration = 0;
 	uint64_t every = 0, v;
-	int c, len, rc = 0;
+	size_t len = 0;
+	int c;
 	static struct engine e;
 
 	policy_default(&pol);
-	len = snprintf(req, sizeof(req), "attach ");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		const char *name = NULL;
@@ -256,7 +256,11 @@ int cmd_run(int argc, char **argv)
 			if (policy_option(&pol, name, optarg, why, sizeof(why)) < 0)
 				return err("%s", why), 2;
 			policy_given = true;
-			len += snprintf(req + len, sizeof(req) - len, " %s%s%s", name, optarg ? "=" : "", optarg ? optarg : "");
+			if (len < sizeof(opts))
+				len += (size_t)snprintf(opts + len, sizeof(opts) - len, " %s%s%s", name,
+							optarg ? "=" : "", optarg ? optarg : "");
+			if (len >= sizeof(opts))
+				return err("policy options too long"), 2;
 			break;
 		case 'e': case 'd': {
 			char *end;
@@ -311,10 +315,9 @@ int cmd_run(int argc, char **argv)
 				snprintf(line, sizeof(line), "detach %ld\n", pol.vmid);
 				return ask(fd, line);
 			}
-			/* "attach " + VMID, then the policy options */
-			char full[MAX_REQ + 32];
-			snprintf(full, sizeof(full), "attach %ld%s\n", pol.vmid, req + 6);
-			return ask(fd, full);
+			char req[MAX_REQ + 32];
+			snprintf(req, sizeof(req), "attach %ld%s\n", pol.vmid, opts);
+			return ask(fd, req);
 		}
 		if (detach)
 			return err("no tierd daemon is running (%s): VM %ld has no policy to detach", sock_path(), pol.vmid), 1;
@@ -382,7 +385,7 @@ int cmd_run(int argc, char **argv)
 	}
 	engine_stop(&e);
 	note("stopped; every knob restored");
-	return rc;
+	return 0;
 }
 
 int cmd_status(int argc, char **argv)

@@ -50,3 +50,14 @@ standin_stop() {
 }
 
 last_json() { tail -n1 "$1"; }
+
+# tierd_daemon LOG: start the tierd host daemon, logging to LOG; waits for
+# its socket (fails if it does not come up); sets DAEMON_PID.
+tierd_daemon() {
+	"$TIERD" >"$1" 2>&1 &
+	DAEMON_PID=$!
+	on_exit "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+	for _ in $(seq 100); do [ -S /run/tierd/tierd.sock ] && return 0; sleep 0.2; done
+	cat "$1" >&2
+	fail "the tierd daemon did not come up"
+}

@@ -286,16 +286,12 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		free(v);
 		return -1;
 	}
-	/* a free slot */
-	for (bool used = true; used && slot < TIERD_MAX_VMS; ) {
-		used = false;
-		for (int i = 0; i < e->nvm; i++)
-			if (e->vm[i]->slot == slot) {
-				used = true;
-				slot++;
-				break;
-			}
-	}
+	/* the lowest free slot (nvm < TIERD_MAX_VMS, so there is one) */
+	bool used[TIERD_MAX_VMS] = { false };
+	for (int i = 0; i < e->nvm; i++)
+		used[e->vm[i]->slot] = true;
+	while (used[slot])
+		slot++;
 	v->slot = slot;
 	v->pol = *p;
 	v->thr = THR_INIT;

@@ -29,19 +29,6 @@ static void chomp(char *s)
 		s[--n] = 0;
 }
 
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, v, strlen(v));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return (int)n;
-}
-
 /* Rewrite the journal: "pid N" then one "path<TAB>old" per knob. */
 static int save(void)
 {
@@ -100,7 +87,7 @@ int knobs_open(const char *path)
 			continue;
 		*tab = 0;
 		chomp(tab + 1);
-		if (!write_str(line, tab + 1)) {
+		if (!write_file(line, tab + 1)) {
 			warn("restored %s to '%s' (left by a tierd that did not exit cleanly)", line, tab + 1);
 			n++;
 		}
@@ -143,7 +130,7 @@ int knob_set(const char *path, const char *value)
 		}
 		info("knob %s: was '%s', now '%s'", path, cur, value);
 	}
-	return write_str(path, value);
+	return write_file(path, value);
 }
 
 /* Put back the knobs whose path is `path` (exact) or lies under it (dir). */
@@ -156,7 +143,7 @@ static void restore_matching(const char *path, bool dir)
 			i++;
 			continue;
 		}
-		int e = write_str(knobs[i].path, knobs[i].old);
+		int e = write_file(knobs[i].path, knobs[i].old);
 		if (e && e != -ENOENT)
 			warn("could not restore %s to '%s': %s", knobs[i].path, knobs[i].old, strerror(-e));
 		else if (!e)

@@ -80,6 +80,10 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 	sn->nq = samplers_read_queues(s, &sn->q);
 	if (sn->nq < 0)
 		sn->nq = 0;
+	/* Node counters such as pgpromote_success sit in per-CPU deltas until
+	 * they pass a threshold, while event counters (numa_pages_migrated) are
+	 * summed exactly: fold them first, or the two disagree by a few pages. */
+	write_file("/proc/sys/vm/stat_refresh", "1");
 	read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
 	for (int i = 0; i < nvm; i++) {
 		samplers_vm_stats(s, i, &sn->vm[i].st);

@@ -33,6 +33,19 @@ long read_file(const char *path, char *buf, size_t size)
 	return (long)n;
 }
 
+int write_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, v, strlen(v));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
 int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;

@@ -8,6 +8,8 @@
 
 /* Read a whole small file into buf (NUL-terminated); bytes read or -errno. */
 long read_file(const char *path, char *buf, size_t size);
+/* Write a string to an existing file (sysctl, cgroup, sysfs); 0 or -errno. */
+int write_file(const char *path, const char *v);
 /* Parse "512M", "2G", "4096" (bytes; K/M/G/T suffixes). 0 on success. */
 int parse_size(const char *s, uint64_t *out);
 /* Parse a non-negative decimal integer that fits in `max`. 0 on success. */

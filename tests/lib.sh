@@ -49,7 +49,10 @@ standin_stop() {
 	return $rc
 }
 
-last_json() { tail -n1 "$1"; }
+# A stand-in appends one JSON line per second; a read can catch the last
+# line half written. json_lines FILE prints only the lines that parse.
+json_lines() { jq -cR 'fromjson? // empty' "$1"; }
+last_json() { json_lines "$1" | tail -n1; }
 
 # tierd_daemon LOG: start the tierd host daemon, logging to LOG; waits for
 # its socket (fails if it does not come up); sets DAEMON_PID.

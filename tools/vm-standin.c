@@ -360,7 +360,7 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 
 static char scope[512], pidfile[512];
 
-static void write_file(const char *path, const char *s)
+static void write_or_die(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -399,9 +399,9 @@ static void supervise(void)
 		die("fork: %s", strerror(errno));
 	if (child == 0) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", scope);
-		write_file(path, "0");
+		write_or_die(path, "0");
 		snprintf(buf, sizeof(buf), "%d\n", getpid());
-		write_file(pidfile, buf);
+		write_or_die(pidfile, buf);
 		return;
 	}
 	signal(SIGTERM, forward);

@@ -9,6 +9,12 @@
  * Requests are one line: "attach VMID [name[=value]...]", "detach VMID",
  * "status" or "status-json"; replies are "ok ..." / "error ..." or the
  * status document.
+ *
+ * The host daemon also reads /etc/tierd/tierd.conf and the cluster-wide
+ * /etc/pve/tierd.cfg (config.c), attaches every running VM that has a
+ * policy there or a tierd tag, and picks up edits to either file (polled
+ * each epoch, or at once on SIGHUP) without a restart: a file that does not
+ * parse is reported with file:line and changes nothing.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -22,15 +28,39 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "caps.h"
+#include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "tierd_cmd.h"
 #include "util.h"
 
 #define SOCK_PATH "/run/tierd/tierd.sock"
 #define MAX_REQ 1024
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
+
+/* A VM tierd steers, and why. */
+struct managed {
+	long vmid;
+	bool manual;			/* attached by hand or by the hookscript */
+	struct popts opts;		/* the options it was attached with */
+};
+
+/* Everything the running daemon holds. */
+static struct daemon {
+	struct engine e;
+	struct config cfg;
+	struct config_stamp stamp;	/* of the files last read (or last refused) */
+	struct config file;		/* host settings as tierd.conf gave them at start */
+	bool metrics_cli;		/* --metrics-dir given: the file's does not count */
+	bool auto_attach;		/* the host daemon: attach what the files ask for */
+	struct managed m[TIERD_MAX_VMS];
+	int nm;
+	long skip[TIERD_MAX_VMS];	/* running VMs not to auto-attach: detached by hand, or failed */
+	int nskip;
+} d;
 
 /* Tell systemd (Type=notify) we are ready: one datagram to $NOTIFY_SOCKET.
  * Done by hand, to keep libsystemd out of the dependencies. */
@@ -56,6 +86,152 @@ static void sd_notify_ready(const char *status)
 	close(fd);
 }
 static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_hup(int sig) { (void)sig; hup = 1; }
+
+static struct managed *managed(long vmid)
+{
+	for (int i = 0; i < d.nm; i++)
+		if (d.m[i].vmid == vmid)
+			return &d.m[i];
+	return NULL;
+}
+
+static void forget(long vmid)
+{
+	for (int i = 0; i < d.nm; i++)
+		if (d.m[i].vmid == vmid)
+			d.m[i--] = d.m[--d.nm];
+}
+
+static bool skipped(long vmid)
+{
+	for (int i = 0; i < d.nskip; i++)
+		if (d.skip[i] == vmid)
+			return true;
+	return false;
+}
+
+static void skip(long vmid)
+{
+	if (!skipped(vmid) && d.nskip < TIERD_MAX_VMS)
+		d.skip[d.nskip++] = vmid;
+}
+
+/*
+ * Attach (or re-attach with a new policy) VM vmid: the files' layers, then
+ * `opts` if it came by hand. 0, or -1 with why.
+ */
+static int attach(long vmid, bool manual, const struct popts *opts, bool incoming, char *why, size_t wl)
+{
+	struct policy p;
+	struct managed *m;
+
+	if (config_policy(&d.cfg, vmid, manual ? opts : NULL, &p, why, wl))
+		return -1;
+	p.incoming = incoming;
+	if (engine_attach(&d.e, &p, why, wl))
+		return -1;
+	if (!(m = managed(vmid))) {
+		m = &d.m[d.nm++];	/* engine_attach refuses beyond TIERD_MAX_VMS */
+		memset(m, 0, sizeof(*m));
+		m->vmid = vmid;
+	}
+	if (manual) {
+		m->manual = true;
+		m->opts = *opts;
+	}
+	return 0;
+}
+
+/*
+ * Bring the set of steered VMs in line with the files: attach running VMs
+ * they ask for, re-apply policies, detach what they no longer ask for
+ * (VMs attached by hand stay, with the files' layers under their options).
+ */
+static void reconcile(void)
+{
+	long ids[1024];
+	char why[512];
+	int n = vm_list(&d.e.hp, ids, 1024);
+
+	for (int i = 0; i < d.nm; i++)		/* the engine drops VMs that exited */
+		if (!engine_has(&d.e, d.m[i].vmid))
+			forget(d.m[i--].vmid);
+	for (int i = 0; i < d.nskip; i++) {	/* a stopped VM starts afresh */
+		bool running = false;
+		for (int k = 0; k < n; k++)
+			running |= ids[k] == d.skip[i];
+		if (!running)
+			d.skip[i--] = d.skip[--d.nskip];
+	}
+	if (!d.auto_attach)
+		return;
+	for (int i = 0; i < d.nm; i++) {
+		struct managed *m = &d.m[i];
+		if (!m->manual && !config_wants(&d.cfg, m->vmid)) {
+			engine_detach(&d.e, m->vmid);
+			note("VM %ld: no longer in %s nor tagged: detached", m->vmid, d.cfg.policies);
+			forget(d.m[i--].vmid);
+		} else if (attach(m->vmid, m->manual, &m->opts, false, why, sizeof(why))) {
+			warn("VM %ld: policy not updated: %s", m->vmid, why);
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		if (managed(ids[k]) || skipped(ids[k]) || !config_wants(&d.cfg, ids[k]))
+			continue;
+		/* still arriving from another node: wait for its RAM */
+		bool incoming = pve_migrating(d.cfg.pve_dir, ids[k]);
+		if (attach(ids[k], false, NULL, incoming, why, sizeof(why))) {
+			warn("VM %ld: not attached: %s", ids[k], why);
+			skip(ids[k]);
+		} else {
+			note("VM %ld: attached from %s%s", ids[k],
+			     config_vm(&d.cfg, ids[k]) ? d.cfg.policies : "its tags",
+			     incoming ? " (incoming migration: placement waits for its RAM)" : "");
+		}
+	}
+}
+
+/* Re-read the files if they changed (or on SIGHUP); a bad file changes nothing. */
+static void reload(bool force)
+{
+	struct config_stamp now;
+	struct config n;
+	char why[600];
+
+	config_stamp(&d.cfg, &now);
+	if (!force && config_stamp_eq(&now, &d.stamp))
+		return;
+	d.stamp = now;
+	config_init(&n);
+	if (config_load(&n, d.cfg.path, false, why, sizeof(why))) {
+		err("%s; keeping the previous configuration", why);
+		config_free(&n);
+		return;
+	}
+	if (n.eo.epoch_s != d.file.eo.epoch_s || n.eo.host_rate_mbs != d.file.eo.host_rate_mbs ||
+	    n.eo.dram_free_min != d.file.eo.dram_free_min || n.eo.kernel_knobs != d.file.eo.kernel_knobs ||
+	    strcmp(n.dram_nodes, d.file.dram_nodes) || strcmp(n.slow_nodes, d.file.slow_nodes) ||
+	    strcmp(n.pve_dir, d.file.pve_dir))
+		warn("%s: epoch, host-rate, dram-free-min, kernel-knobs, the nodes and pve-dir take effect at restart", n.path);
+	/* what a restart would change stays as it runs */
+	n.eo = d.cfg.eo;
+	snprintf(n.dram_nodes, sizeof(n.dram_nodes), "%s", d.cfg.dram_nodes);
+	snprintf(n.slow_nodes, sizeof(n.slow_nodes), "%s", d.cfg.slow_nodes);
+	snprintf(n.pve_dir, sizeof(n.pve_dir), "%s", d.cfg.pve_dir);
+	if (d.metrics_cli)
+		snprintf(n.metrics_dir, sizeof(n.metrics_dir), "%s", d.cfg.metrics_dir);
+	if (d.cfg.metrics_dir[0] && strcmp(n.metrics_dir, d.cfg.metrics_dir))
+		metrics_remove(d.cfg.metrics_dir);
+	config_free(&d.cfg);
+	d.cfg = n;
+	d.cfg.eo.dram_nodes = d.cfg.dram_nodes[0] ? d.cfg.dram_nodes : NULL;
+	d.cfg.eo.slow_nodes = d.cfg.slow_nodes[0] ? d.cfg.slow_nodes : NULL;
+	d.cfg.eo.pve_dir = d.cfg.pve_dir;
+	d.nskip = 0;
+	note("configuration read: %s, %s (%d VM policies)", d.cfg.path, d.cfg.policies, d.cfg.nvm);
+	reconcile();
+}
 
 static const char *sock_path(void)
 {
@@ -120,13 +296,14 @@ static int sock_listen(void)
 	return fd;
 }
 
-/* Parse "attach 101 pin-hot dram-max=512M" into a policy. */
-static int parse_attach(char *args, struct policy *p, char *why, size_t wl)
+/* Parse "attach 101 pin-hot dram-max=512M [incoming]" into options. */
+static int parse_attach(char *args, long *vmid, struct popts *o, bool *incoming, char *why, size_t wl)
 {
 	char *save = NULL, *tok = strtok_r(args, " \n", &save);
 
-	policy_default(p);
-	if (!tok || parse_vmid(tok, &p->vmid)) {
+	memset(o, 0, sizeof(*o));
+	*incoming = false;
+	if (!tok || parse_vmid(tok, vmid)) {
 		snprintf(why, wl, "'%s' is not a VMID", tok ? tok : "");
 		return -1;
 	}
@@ -134,7 +311,9 @@ static int parse_attach(char *args, struct policy *p, char *why, size_t wl)
 		char *eq = strchr(tok, '=');
 		if (eq)
 			*eq++ = 0;
-		if (policy_option(p, tok, eq, why, wl) < 0)
+		if (!strcmp(tok, "incoming") && !eq)
+			*incoming = true;	/* this start only, not kept with the policy */
+		else if (popts_add(o, tok, eq, why, wl) < 0)
 			return -1;
 	}
 	return 0;
@@ -166,20 +345,29 @@ static void serve(struct engine *e, int lfd)
 		return;
 	}
 	if (!strncmp(req, "attach ", 7)) {
-		struct policy p;
-		if (parse_attach(req + 7, &p, why, sizeof(why)) || engine_attach(e, &p, why, sizeof(why)))
-			fprintf(out, "error: VM %ld: %s\n", p.vmid, why);
-		else
-			fprintf(out, "ok: VM %ld attached to the tierd daemon (pid %d)\n", p.vmid, getpid());
+		struct popts o;
+		long id = 0;
+		bool incoming;
+		if (parse_attach(req + 7, &id, &o, &incoming, why, sizeof(why)) ||
+		    attach(id, true, &o, incoming, why, sizeof(why))) {
+			fprintf(out, "error: VM %ld: %s\n", id, why);
+		} else {
+			fprintf(out, "ok: VM %ld attached to the tierd daemon (pid %d)%s\n", id, getpid(),
+				incoming ? "; placement waits for the incoming migration" : "");
+			note("VM %ld: attached by request%s", id, incoming ? " (incoming migration)" : "");
+		}
 	} else if (!strncmp(req, "detach ", 7)) {
 		long id;
 		req[strcspn(req, "\n")] = 0;
-		if (parse_vmid(req + 7, &id))
+		if (parse_vmid(req + 7, &id)) {
 			fprintf(out, "error: '%s' is not a VMID\n", req + 7);
-		else if (engine_detach(e, id))
+		} else if (engine_detach(e, id)) {
 			fprintf(out, "error: VM %ld has no tierd policy\n", id);
-		else
+		} else {
+			forget(id);
+			skip(id);	/* not re-attached from the files until it restarts */
 			fprintf(out, "ok: VM %ld detached, its knobs restored\n", id);
+		}
 	} else if (!strncmp(req, "status-json", 11)) {
 		engine_status(e, out, true);
 	} else if (!strncmp(req, "status", 6)) {
@@ -196,47 +384,61 @@ static void usage(FILE *f)
 "usage: tierd [options]                    run the host daemon\n"
 "       tierd --vm N [policy] [options]    steer VM N (handed to the daemon if one runs)\n"
 "       tierd --vm N --detach              remove VM N's policy, restore its knobs\n"
-"policy:\n"
+"       tierd attach N [--incoming] [policy]   hand VM N to the running daemon only\n"
+"       tierd detach N                     the same as --vm N --detach\n"
+"policy (defaults from tierd.conf and /etc/pve/tierd.cfg; see tierd.conf(5)):\n"
 "  --pin-hot            keep the hot set in DRAM and shield it (memory.low)\n"
 "  --dram-max SIZE      DRAM budget for the VM (K/M/G suffixes)\n"
 "  --rate MBPS          migration limit for the VM (default 256 MB/s)\n"
 "  --target-slow SHARE  wanted share of accesses on the slow tier (default 0.05)\n"
 "  --io-slow-us US      NVMe p99 above which its storage counts as slow (default 5000)\n"
-"options:\n"
+"options (override tierd.conf):\n"
+"  --config FILE        host settings (default /etc/tierd/tierd.conf; may be absent)\n"
 "  --epoch S            seconds per epoch (default 2)\n"
 "  --host-rate MBPS     migration limit for all VMs (default 1024 MB/s)\n"
 "  --dram-free-min SIZE never promote below this much free DRAM (default 256M)\n"
 "  --dram-nodes LIST, --slow-nodes LIST   override the memory tiers\n"
 "  --no-kernel-knobs    leave NUMA balancing's settings alone\n"
+"  --metrics-dir DIR    write DIR/tierd.prom each epoch (node_exporter textfile); 'none': off\n"
 "  --duration S         stop after S seconds\n"
 "  --status-every N     print the status every N epochs (foreground)\n");
 }
 
-int cmd_run(int argc, char **argv)
+/* Seconds in (0, max]; -1 if not. */
+static double seconds(const char *s, double max)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	return end == s || *end || !(v > 0) || v > max ? -1 : v;
+}
+
+static int run(int argc, char **argv, bool daemon_only)
 {
 	static const struct option lo[] = {
 		{"vm", required_argument, 0, 'V'}, {"detach", no_argument, 0, 'D'},
 		{"pin-hot", no_argument, 0, 'p'}, {"dram-max", required_argument, 0, 'm'},
 		{"rate", required_argument, 0, 'r'}, {"target-slow", required_argument, 0, 't'},
-		{"io-slow-us", required_argument, 0, 'i'},
+		{"io-slow-us", required_argument, 0, 'i'}, {"incoming", no_argument, 0, 'I'},
+		{"config", required_argument, 0, 'c'}, {"metrics-dir", required_argument, 0, 'M'},
 		{"epoch", required_argument, 0, 'e'}, {"host-rate", required_argument, 0, 'R'},
 		{"dram-free-min", required_argument, 0, 'f'}, {"dram-nodes", required_argument, 0, 'F'},
 		{"slow-nodes", required_argument, 0, 'S'}, {"no-kernel-knobs", no_argument, 0, 'K'},
 		{"duration", required_argument, 0, 'd'}, {"status-every", required_argument, 0, 's'},
 		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0},
 	};
-	struct engine_opts eo = { .epoch_s = 2, .host_rate_mbs = 1024, .dram_free_min = 256UL << 20,
-				  .kernel_knobs = true };
-	struct policy pol;
-	char opts[MAX_REQ] = "", why[512];	/* the policy options, as the daemon takes them */
-	bool have_vm = false, detach = false, json = false, policy_given = false;
-	double duration = 0;
-	uint64_t every = 0, v;
+	struct popts manual = { 0 };
+	char opts[MAX_REQ] = "", why[600];	/* the policy options, as the daemon takes them */
+	const char *config = NULL, *metrics = NULL;
+	bool have_vm = false, detach = false, json = false, policy_given = false, incoming = false;
+	double duration = 0, epoch = 0, host_rate = 0;
+	uint64_t every = 0, v, free_min = 0;
+	bool free_min_set = false, no_knobs = false;
+	const char *dram_nodes = NULL, *slow_nodes = NULL;
 	size_t len = 0;
+	long vmid = 0;
 	int c;
-	static struct engine e;
 
-	policy_default(&pol);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		const char *name = NULL;
@@ -247,13 +449,14 @@ int cmd_run(int argc, char **argv)
 				name = lo[k].name;
 		switch (c) {
 		case 'V':
-			if (parse_vmid(optarg, &pol.vmid))
+			if (parse_vmid(optarg, &vmid))
 				return err("--vm: '%s' is not a VMID (100..999999999)", optarg), 2;
 			have_vm = true;
 			break;
 		case 'D': detach = true; break;
+		case 'I': incoming = true; break;
 		case 'p': case 'm': case 'r': case 't': case 'i':
-			if (policy_option(&pol, name, optarg, why, sizeof(why)) < 0)
+			if (popts_add(&manual, name, optarg, why, sizeof(why)) < 0)
 				return err("%s", why), 2;
 			policy_given = true;
 			if (len < sizeof(opts))
@@ -262,30 +465,32 @@ int cmd_run(int argc, char **argv)
 			if (len >= sizeof(opts))
 				return err("policy options too long"), 2;
 			break;
-		case 'e': case 'd': {
-			char *end;
-			double d = strtod(optarg, &end);
-			if (end == optarg || *end || !(d > 0) || d > 86400 * 365)
-				return err("--%s: '%s' is not a number of seconds", name, optarg), 2;
-			if (c == 'e' && (d < 0.1 || d > 3600))
-				return err("--epoch: %s s is outside 0.1..3600", optarg), 2;
-			*(c == 'e' ? &eo.epoch_s : &duration) = d;
+		case 'c': config = optarg; break;
+		case 'M':
+			if (strcmp(optarg, "none") && optarg[0] != '/')
+				return err("--metrics-dir: '%s' is not an absolute path (or none)", optarg), 2;
+			metrics = optarg;
 			break;
-		}
-		case 'R': {
-			char *end;
-			eo.host_rate_mbs = strtod(optarg, &end);
-			if (end == optarg || *end || !(eo.host_rate_mbs > 0))
+		case 'e':
+			if ((epoch = seconds(optarg, 3600)) < 0.1)
+				return err("--epoch: '%s' is not a number of seconds in 0.1..3600", optarg), 2;
+			break;
+		case 'd':
+			if ((duration = seconds(optarg, 86400 * 365)) < 0)
+				return err("--duration: '%s' is not a number of seconds", optarg), 2;
+			break;
+		case 'R':
+			if ((host_rate = seconds(optarg, 1e6)) < 0)
 				return err("--host-rate: '%s' is not a positive MB/s", optarg), 2;
 			break;
-		}
 		case 'f':
-			if (parse_size(optarg, &eo.dram_free_min))
+			if (parse_size(optarg, &free_min))
 				return err("--dram-free-min: '%s' is not a size", optarg), 2;
+			free_min_set = true;
 			break;
-		case 'F': eo.dram_nodes = optarg; break;
-		case 'S': eo.slow_nodes = optarg; break;
-		case 'K': eo.kernel_knobs = false; break;
+		case 'F': dram_nodes = optarg; break;
+		case 'S': slow_nodes = optarg; break;
+		case 'K': no_knobs = true; break;
 		case 's':
 			if (parse_uint(optarg, 1000000, &v) || !v)
 				return err("--status-every: '%s' is not a count of epochs", optarg), 2;
@@ -298,29 +503,53 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		return err("unexpected argument '%s'", argv[optind]), usage(stderr), 2;
-	if (detach && policy_given)
+	if (detach && (policy_given || incoming))
 		return err("--detach removes a policy; it takes no policy options"), 2;
-	if ((detach || policy_given) && !have_vm)
-		return err("%s needs --vm N", detach ? "--detach" : "a policy option"), 2;
+	if ((detach || policy_given || incoming) && !have_vm)
+		return err("%s needs --vm N", detach ? "--detach" : incoming ? "--incoming" : "a policy option"), 2;
 	if (geteuid() != 0)
 		return err("tierd needs root (BPF, move_pages on QEMU, cgroup and sysctl writes)"), 1;
+
+	/* the files: read and checked before anything is handed over or changed */
+	config_init(&d.cfg);
+	if (config_load(&d.cfg, config ? config : d.cfg.path, config != NULL, why, sizeof(why)))
+		return err("%s", why), 1;
+	d.file = d.cfg;
+	d.file.vm = NULL;		/* only its host settings are kept */
+	d.file.nvm = 0;
+	if (epoch) d.cfg.eo.epoch_s = epoch;
+	if (host_rate) d.cfg.eo.host_rate_mbs = host_rate;
+	if (free_min_set) d.cfg.eo.dram_free_min = free_min;
+	if (no_knobs) d.cfg.eo.kernel_knobs = false;
+	if (dram_nodes) snprintf(d.cfg.dram_nodes, sizeof(d.cfg.dram_nodes), "%s", dram_nodes);
+	if (slow_nodes) snprintf(d.cfg.slow_nodes, sizeof(d.cfg.slow_nodes), "%s", slow_nodes);
+	d.metrics_cli = metrics != NULL;
+	if (metrics) snprintf(d.cfg.metrics_dir, sizeof(d.cfg.metrics_dir), "%s", strcmp(metrics, "none") ? metrics : "");
+	d.cfg.eo.dram_nodes = d.cfg.dram_nodes[0] ? d.cfg.dram_nodes : NULL;
+	d.cfg.eo.slow_nodes = d.cfg.slow_nodes[0] ? d.cfg.slow_nodes : NULL;
+	d.cfg.eo.pve_dir = d.cfg.pve_dir;
+	config_stamp(&d.cfg, &d.stamp);
+	if (have_vm && !detach) {
+		struct policy p;
+		if (config_policy(&d.cfg, vmid, &manual, &p, why, sizeof(why)))
+			return err("VM %ld: %s", vmid, why), 1;
+	}
 
 	/* a daemon is running: hand it over */
 	if (have_vm) {
 		int fd = sock_connect();
-		char line[64];
+		char req[MAX_REQ + 48];
 
 		if (fd >= 0) {
-			if (detach) {
-				snprintf(line, sizeof(line), "detach %ld\n", pol.vmid);
-				return ask(fd, line);
-			}
-			char req[MAX_REQ + 32];
-			snprintf(req, sizeof(req), "attach %ld%s\n", pol.vmid, opts);
+			if (detach)
+				snprintf(req, sizeof(req), "detach %ld\n", vmid);
+			else
+				snprintf(req, sizeof(req), "attach %ld%s%s\n", vmid, opts, incoming ? " incoming" : "");
 			return ask(fd, req);
 		}
-		if (detach)
-			return err("no tierd daemon is running (%s): VM %ld has no policy to detach", sock_path(), pol.vmid), 1;
+		if (detach || daemon_only)
+			return err("no tierd daemon is running (%s)%s", sock_path(),
+				   detach ? ": there is no policy to detach" : ""), 1;
 	}
 	log_init(log_verbosity > LOG_NOTE ? log_verbosity : LOG_NOTE);
 
@@ -331,44 +560,63 @@ int cmd_run(int argc, char **argv)
 		struct topo t;
 
 		host_paths_default(&hp);
-		if (vm_resolve(&hp, pol.vmid, &vm, why, sizeof(why)) ||
+		if (vm_resolve(&hp, vmid, &vm, why, sizeof(why)) ||
 		    vm_find_ram(&hp, &vm, 64UL << 20, why, sizeof(why)))
-			return err("VM %ld: %s", pol.vmid, why), 1;
-		if (topo_read("", eo.dram_nodes, eo.slow_nodes, &t, why, sizeof(why)))
+			return err("VM %ld: %s", vmid, why), 1;
+		if (topo_read("", d.cfg.eo.dram_nodes, d.cfg.eo.slow_nodes, &t, why, sizeof(why)))
 			return err("%s", why), 1;
 	}
-	if (engine_start(&e, &eo, why, sizeof(why)))
+	if (engine_start(&d.e, &d.cfg.eo, why, sizeof(why)))
 		return err("%s", why), 1;
-	if (have_vm && engine_attach(&e, &pol, why, sizeof(why))) {
-		engine_stop(&e);
-		return err("VM %ld: %s", pol.vmid, why), 1;
+	if (have_vm && attach(vmid, true, &manual, incoming, why, sizeof(why))) {
+		engine_stop(&d.e);
+		return err("VM %ld: %s", vmid, why), 1;
 	}
+	int rc = caps_drop_after_attach();
+	if (rc)
+		warn("cannot drop capabilities: %s", strerror(-rc));
+	d.auto_attach = !have_vm;
 	int lfd = sock_listen();
 	if (lfd < 0)
 		warn("cannot listen on %s: %s; other tierd calls cannot reach this one", sock_path(), strerror(errno));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	sd_notify_ready(e.s.heat ? "samplers attached" : "running without a heat sampler");
+	signal(SIGHUP, on_hup);
 	signal(SIGPIPE, SIG_IGN);
-	note("running: %s; DRAM nodes 0x%llx, slow nodes 0x%llx; epoch %.1f s%s", e.topo.how,
-	     (unsigned long long)e.topo.fast, (unsigned long long)e.topo.slow, eo.epoch_s,
-	     have_vm ? "" : " (host daemon: waiting for policies)");
+	note("running: %s; DRAM nodes 0x%llx, slow nodes 0x%llx; epoch %.1f s%s", d.e.topo.how,
+	     (unsigned long long)d.e.topo.fast, (unsigned long long)d.e.topo.slow, d.cfg.eo.epoch_s,
+	     have_vm ? "" : " (host daemon)");
+	if (d.auto_attach) {
+		note("policies: %s (%d VMs), defaults: %s%s", d.cfg.policies, d.cfg.nvm, d.cfg.path,
+		     access(d.cfg.path, F_OK) ? " (absent: built-in)" : "");
+		reconcile();
+	}
+	sd_notify_ready(d.e.s.heat ? "samplers attached" : "running without a heat sampler");
 
-	double start = now_s(), next = start + eo.epoch_s;
+	double start = now_s(), next = start + d.cfg.eo.epoch_s;
 	while (!stop) {
 		double now = now_s();
 		if (duration && now - start >= duration)
 			break;
+		if (hup) {
+			hup = 0;
+			note("SIGHUP: reading the configuration again");
+			reload(true);
+		}
 		if (now >= next) {
-			engine_epoch(&e);
-			next += eo.epoch_s;
+			reload(false);
+			engine_epoch(&d.e);
+			reconcile();
+			if (d.cfg.metrics_dir[0] && (rc = metrics_write(&d.e, d.cfg.metrics_dir)))
+				warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
+			next += d.cfg.eo.epoch_s;
 			if (next < now)
-				next = now + eo.epoch_s;
-			if (every && e.epoch % every == 0) {
-				engine_status(&e, stdout, json);
+				next = now + d.cfg.eo.epoch_s;
+			if (every && d.e.epoch % every == 0) {
+				engine_status(&d.e, stdout, json);
 				fflush(stdout);
 			}
-			if (have_vm && e.nvm == 0) {
+			if (have_vm && d.e.nvm == 0) {
 				note("no VM left to steer; exiting");
 				break;
 			}
@@ -377,14 +625,90 @@ int cmd_run(int argc, char **argv)
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int ms = (int)((next - now) * 1000) + 1;
 		if (poll(&p, lfd >= 0 ? 1 : 0, ms) > 0)
-			serve(&e, lfd);
+			serve(&d.e, lfd);
 	}
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock_path());
 	}
-	engine_stop(&e);
+	if (d.cfg.metrics_dir[0])
+		metrics_remove(d.cfg.metrics_dir);
+	engine_stop(&d.e);
+	config_free(&d.cfg);
 	note("stopped; every knob restored");
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run(argc, argv, false);
+}
+
+/* tierd attach N [...] / tierd detach N: `--vm N [...]` for the daemon only. */
+int cmd_attach(int argc, char **argv)
+{
+	bool det = !strcmp(argv[0], "detach");
+	char *av[64];
+	int ac = 0;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+			return usage(stdout), 0;
+		return err("usage: tierd %s VMID%s", argv[0], det ? "" : " [--incoming] [policy options]"), 2;
+	}
+	if (argc + 3 > 64)
+		return err("too many arguments"), 2;
+	av[ac++] = argv[0];
+	av[ac++] = "--vm";
+	av[ac++] = argv[1];
+	if (det)
+		av[ac++] = "--detach";
+	for (int i = 2; i < argc; i++)
+		av[ac++] = argv[i];
+	av[ac] = NULL;
+	return run(ac, av, true);
+}
+
+/* tierd config [--config FILE]: check the files, print what they say. */
+int cmd_config(int argc, char **argv)
+{
+	const char *path = NULL;
+	char why[600];
+	struct config c;
+
+	if (argc == 3 && !strcmp(argv[1], "--config"))
+		path = argv[2];
+	else if (argc != 1)
+		return err("usage: tierd config [--config FILE]"), 2;
+	config_init(&c);
+	if (config_load(&c, path ? path : c.path, path != NULL, why, sizeof(why)))
+		return err("%s", why), 1;
+	printf("host settings: %s%s\n", c.path, access(c.path, F_OK) ? " (absent: built-in defaults)" : "");
+	printf("  epoch %.2f s, host-rate %.0f MB/s, dram-free-min %llu B, kernel-knobs %s\n", c.eo.epoch_s,
+	       c.eo.host_rate_mbs, (unsigned long long)c.eo.dram_free_min, c.eo.kernel_knobs ? "yes" : "no");
+	printf("  metrics-dir %s, pve-dir %s\n", c.metrics_dir[0] ? c.metrics_dir : "none", c.pve_dir);
+	printf("VM policies: %s%s, %d section(s)\n", c.policies, access(c.policies, F_OK) ? " (absent)" : "", c.nvm);
+	for (int i = 0; i <= c.nvm; i++) {
+		long id = i < c.nvm ? c.vm[i].vmid : 0;
+		struct policy p;
+		char b[32];
+
+		if (i == c.nvm) {		/* what a VM with no section gets */
+			if (config_policy(&c, 100, NULL, &p, why, sizeof(why)))
+				break;
+			printf("  (default):");
+		} else {
+			if (config_policy(&c, id, NULL, &p, why, sizeof(why))) {
+				printf("  vm %ld: %s\n", id, why);
+				continue;
+			}
+			printf("  vm %ld (line %d):", id, c.vm[i].line);
+		}
+		printf(" pin-hot %s, dram-max %s, rate %.0f MB/s, target-slow %.3f, io-slow-us %.0f\n",
+		       p.pin_hot ? "yes" : "no", p.dram_max ? fmt_bytes(p.dram_max, b, sizeof(b)) : "none",
+		       p.rate_mbs, p.target_slow, p.io_slow_us);
+	}
+	config_free(&c);
 	return 0;
 }
 

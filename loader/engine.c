@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "config.h"
 #include "engine.h"
 #include "knobs.h"
 #include "log.h"
@@ -71,33 +72,6 @@ struct region {
 	bool hot, want;
 };
 
-struct evm {
-	struct policy pol;
-	struct vm vm;
-	uint32_t slot;
-	struct region *r;
-	size_t nr;
-	void **pages;			/* every page of guest RAM */
-	int *status;
-	size_t npages;
-	uint64_t first[TIERD_MAX_RANGES];	/* first region number per range */
-	size_t ridx[TIERD_MAX_RANGES];		/* its index in r */
-	/* tuned */
-	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
-	int seen;			/* epochs in which it had samples */
-	/* figures of the last epoch */
-	uint64_t dram_bytes, slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
-	double slow_share, budget_use;
-	int budget_full;
-	uint64_t promoted, demoted, pingpong, failed;
-	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
-	struct vm_io io_prev;
-	bool io_valid, storage_slow, budget_bound;
-	uint64_t io_done;
-	double io_p50, io_p99;
-	char adjust[256];
-	uint64_t adjust_epoch, attached_epoch;
-};
 
 void policy_default(struct policy *p)
 {
@@ -113,9 +87,17 @@ int policy_option(struct policy *p, const char *name, const char *val, char *why
 	char *end;
 	double d;
 
-	if (!strcmp(name, "pin-hot")) {
-		p->pin_hot = true;
-		return 0;
+	if (!strcmp(name, "pin-hot") || !strcmp(name, "incoming")) {
+		bool *flag = name[0] == 'p' ? &p->pin_hot : &p->incoming;
+		if (!val || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "true"))
+			*flag = true;
+		else if (!strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "false"))
+			*flag = false;
+		else {
+			snprintf(why, whylen, "%s: '%s' is not yes or no", name, val);
+			return -1;
+		}
+		return val ? 1 : 0;
 	}
 	if (!val) {
 		snprintf(why, whylen, "--%s needs a value", name);
@@ -237,6 +219,11 @@ static struct evm *find(struct engine *e, long vmid)
 	return NULL;
 }
 
+bool engine_has(struct engine *e, long vmid)
+{
+	return find(e, vmid) != NULL;
+}
+
 static uint64_t dram_total(const struct engine *e)
 {
 	uint64_t t = 0;
@@ -269,8 +256,15 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		return -1;
 	}
 	if (old) {			/* same VM: only the policy changes */
-		old->pol = *p;
-		adjust(e, old, "policy replaced");
+		struct policy n = *p;
+		n.incoming |= old->pol.incoming;	/* still waiting for its RAM */
+		const struct policy *o = &old->pol;
+		if (n.pin_hot != o->pin_hot || n.dram_max != o->dram_max || n.rate_mbs != o->rate_mbs ||
+		    n.target_slow != o->target_slow || n.io_slow_us != o->io_slow_us || n.incoming != o->incoming) {
+			old->pol = n;
+			adjust(e, old, "policy replaced");
+			note("VM %ld: policy replaced", p->vmid);
+		}
 		return 0;
 	}
 	if (e->nvm == TIERD_MAX_VMS) {
@@ -446,6 +440,50 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 static bool is_fast(const struct engine *e, int node)
 {
 	return node >= 0 && node < TOPO_MAX_NODES && (e->topo.fast & (1ULL << node));
+}
+
+#define INCOMING_MAX_S 3600
+
+/*
+ * A VM attached on a live-migration target (PVE_MIGRATED_FROM) gets its RAM
+ * from the source while it is paused here; moving pages now would be undone
+ * by the next dirty copy. Wait, without touching QEMU or its QMP socket,
+ * until Proxmox has moved the VM's config to this node and unlocked it
+ * (when pmxcfs is there) and the resident guest RAM has stopped growing for
+ * two epochs. True while still waiting.
+ */
+static bool arriving(struct engine *e, struct evm *v)
+{
+	uint64_t b[VM_MAX_NODES] = { 0 }, tot = 0, slack;
+	char buf[32];
+
+	if (!v->pol.incoming)
+		return false;
+	if (!v->incoming_since)
+		v->incoming_since = now_s();
+	if (now_s() - v->incoming_since > INCOMING_MAX_S) {
+		v->pol.incoming = false;
+		adjust(e, v, "still no end of the incoming migration after %d s: placing anyway", INCOMING_MAX_S);
+		warn("VM %ld: %s", v->vm.vmid, v->adjust);
+		return false;
+	}
+	if (e->o.pve_dir && pve_migrating(e->o.pve_dir, v->vm.vmid)) {
+		v->steady = 0;
+		return true;
+	}
+	if (!vm_bytes_per_node(&e->hp, &v->vm, b, VM_MAX_NODES))
+		for (int n = 0; n < VM_MAX_NODES; n++)
+			tot += b[n];
+	slack = tot / 100 > (4UL << 20) ? tot / 100 : (4UL << 20);
+	v->steady = tot + slack >= v->resident_prev && tot <= v->resident_prev + slack ? v->steady + 1 : 0;
+	v->resident_prev = tot;
+	if (v->steady < 2)
+		return true;
+	v->pol.incoming = false;
+	adjust(e, v, "incoming migration over after %.0f s (%s resident, steady): placement starts",
+	       now_s() - v->incoming_since, fmt_bytes(tot, buf, sizeof(buf)));
+	note("VM %ld: %s", v->vm.vmid, v->adjust);
+	return false;
 }
 
 static void placement(struct engine *e, struct evm *v)
@@ -814,6 +852,8 @@ void engine_epoch(struct engine *e)
 			v->kernel_promoted = st.v[VS_PROMOTED];
 			v->kernel_demoted = st.v[VS_DEMOTED];
 		}
+		if (arriving(e, v))
+			continue;
 		placement(e, v);
 		storage(e, v);
 		steer(e, v);
@@ -838,7 +878,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 			e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "none");
 		for (int i = 0; i < e->nvm; i++) {
 			struct evm *v = e->vm[i];
-			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"cgroup\":\"%s\",\"ram_bytes\":%llu,"
+			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"state\":\"%s\",\"cgroup\":\"%s\",\"ram_bytes\":%llu,"
 				"\"policy\":{\"pin_hot\":%s,\"dram_max\":%llu,\"rate_mbs\":%.1f,\"target_slow\":%.4f,\"io_slow_us\":%.0f},"
 				"\"dram_bytes\":%llu,\"slow_bytes\":%llu,\"absent_bytes\":%llu,\"hot_set_bytes\":%llu,"
 				"\"dram_set_bytes\":%llu,\"budget_bound\":%s,\"slow_share\":%.4f,"
@@ -847,7 +887,8 @@ void engine_status(struct engine *e, FILE *f, bool json)
 				"\"kernel_promoted_pages\":%llu,\"kernel_demoted_pages\":%llu},"
 				"\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
 				"\"last_adjustment\":{\"epoch\":%llu,\"reason\":\"%s\"}}",
-				i ? "," : "", v->vm.vmid, v->vm.pid, v->vm.scope, (unsigned long long)v->vm.ram_bytes,
+				i ? "," : "", v->vm.vmid, v->vm.pid, v->pol.incoming ? "incoming" : "steering",
+				v->vm.scope, (unsigned long long)v->vm.ram_bytes,
 				v->pol.pin_hot ? "true" : "false", (unsigned long long)v->pol.dram_max, v->pol.rate_mbs,
 				v->pol.target_slow, v->pol.io_slow_us,
 				(unsigned long long)v->dram_bytes, (unsigned long long)v->slow_bytes,
@@ -867,6 +908,11 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "nothing");
 	for (int i = 0; i < e->nvm; i++) {
 		struct evm *v = e->vm[i];
+		if (v->pol.incoming) {
+			fprintf(f, "VM %ld (pid %d): waiting for its incoming live migration to finish (%.0f s so far)\n",
+				v->vm.vmid, v->vm.pid, v->incoming_since ? now_s() - v->incoming_since : 0.0);
+			continue;
+		}
 		fprintf(f, "VM %ld (pid %d)%s budget %s: DRAM %s, slow %s; hot set %s; slow tier's heat share %.1f%% (target %.1f%%)\n",
 			v->vm.vmid, v->vm.pid, v->pol.pin_hot ? " pin-hot," : "",
 			v->pol.dram_max ? fmt_bytes(v->pol.dram_max, b[0], 32) : "none",

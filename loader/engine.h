@@ -17,6 +17,7 @@ struct policy {
 	double rate_mbs;		/* migration limit for this VM, MB/s */
 	double target_slow;		/* wanted share of accesses on the slow tier */
 	double io_slow_us;		/* NVMe p99 above which storage counts as slow */
+	bool incoming;			/* live-migration target: place nothing until RAM has arrived */
 };
 
 void policy_default(struct policy *p);
@@ -31,10 +32,43 @@ struct engine_opts {
 	uint64_t dram_free_min;		/* never promote below this much free DRAM */
 	bool kernel_knobs;		/* own NUMA balancing's knobs */
 	const char *dram_nodes, *slow_nodes;
+	const char *pve_dir;		/* pmxcfs, for live-migration locks; NULL: none */
 };
 
 struct region;
-struct evm;
+
+/* One steered VM (engine.c; metrics.c reads it). */
+struct evm {
+	struct policy pol;
+	struct vm vm;
+	uint32_t slot;
+	struct region *r;
+	size_t nr;
+	void **pages;			/* every page of guest RAM */
+	int *status;
+	size_t npages;
+	uint64_t first[TIERD_MAX_RANGES];	/* first region number per range */
+	size_t ridx[TIERD_MAX_RANGES];		/* its index in r */
+	/* tuned */
+	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
+	int seen;			/* epochs in which it had samples */
+	/* figures of the last epoch */
+	uint64_t dram_bytes, slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
+	double slow_share, budget_use;
+	int budget_full;
+	uint64_t promoted, demoted, pingpong, failed;
+	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
+	struct vm_io io_prev;
+	bool io_valid, storage_slow, budget_bound;
+	uint64_t io_done;
+	double io_p50, io_p99;
+	char adjust[256];
+	uint64_t adjust_epoch, attached_epoch;
+	/* live-migration target: waiting for RAM to arrive */
+	uint64_t resident_prev;
+	int steady;
+	double incoming_since;
+};
 
 struct engine {
 	struct engine_opts o;
@@ -51,6 +85,7 @@ struct engine {
 int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_t whylen);
 /* Attach or replace a VM's policy; 0 or -1 with why filled (nothing changed). */
 int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen);
+bool engine_has(struct engine *e, long vmid);
 /* Drop a VM's policy and put its knobs back; -1 if not attached. */
 int engine_detach(struct engine *e, long vmid);
 /* One epoch for every VM: sample, decide, migrate, tune. */

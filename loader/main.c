@@ -13,6 +13,8 @@ static void usage(FILE *f)
 "usage: tierd [-v] [--vm N [policy options]] [options]   the engine (--help: all options)\n"
 "       tierd [-v] COMMAND [options]\n"
 "  status   what a running tierd is doing, per VM [--json]\n"
+"  attach N / detach N   hand a VM to the running daemon, or take it back\n"
+"  config   check tierd.conf and /etc/pve/tierd.cfg, print the policies they give\n"
 "  probe    what this kernel offers tierd's samplers, and what is chosen\n"
 "  stat     attach the samplers and print per-VM heat, migrations, NVMe latency\n"
 "Each command takes --help. -v raises the log level (twice: libbpf's too).\n");
@@ -40,6 +42,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "status"))
 		return cmd_status(argc - i, argv + i);
+	if (!strcmp(argv[i], "attach") || !strcmp(argv[i], "detach"))
+		return cmd_attach(argc - i, argv + i);
+	if (!strcmp(argv[i], "config"))
+		return cmd_config(argc - i, argv + i);
 	if (!strcmp(argv[i], "probe"))
 		return cmd_probe(argc - i, argv + i);
 	if (!strcmp(argv[i], "stat"))

@@ -7,5 +7,7 @@ int cmd_stat(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

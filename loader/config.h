@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef TIERD_CONFIG_H
+#define TIERD_CONFIG_H
+
+/*
+ * tierd's two files (format in tierd.conf(5)):
+ *   /etc/tierd/tierd.conf   this host: daemon settings and policy defaults
+ *   /etc/pve/tierd.cfg      the cluster: one "vm: N" section per VM policy
+ * and the light switch in a VM's Proxmox tags (tierd, tierd.pin-hot,
+ * tierd.off), read from <pve-dir>/qemu-server/N.conf.
+ *
+ * A VM's policy is built in layers, later ones winning: built-in defaults,
+ * tierd.conf, its tierd.cfg section, its tags, the options it was attached
+ * with by hand. Every layer is a list of the same "name value" options the
+ * command line takes, checked when the file is read.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "engine.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)	/* pmxcfs refuses larger files */
+#define CONFIG_MAX_OPTS 16
+
+struct popt {
+	char name[24];
+	char val[64];			/* "" for a bare flag */
+};
+
+struct popts {
+	int n;
+	struct popt o[CONFIG_MAX_OPTS];
+};
+
+struct vm_policy {
+	long vmid;
+	int line;
+	struct popts opts;
+};
+
+struct config {
+	/* tierd.conf */
+	char path[256];
+	struct engine_opts eo;
+	char dram_nodes[128], slow_nodes[128];
+	char metrics_dir[256];		/* "": no metrics file */
+	char pve_dir[256];		/* /etc/pve */
+	char policies[256];		/* <pve-dir>/tierd.cfg */
+	struct popts defaults;
+	/* tierd.cfg */
+	struct vm_policy *vm;
+	int nvm;
+};
+
+/* Built-in settings (nothing read). */
+void config_init(struct config *c);
+void config_free(struct config *c);
+/*
+ * Read tierd.conf at `path` into c (a missing file leaves the defaults,
+ * unless `must_exist`), then the policies file it names. 0, or -1 with
+ * "file:line: what" in why and c unchanged.
+ */
+int config_load(struct config *c, const char *path, bool must_exist, char *why, size_t whylen);
+/* The tierd.cfg section for vmid, or NULL. */
+const struct vm_policy *config_vm(const struct config *c, long vmid);
+
+enum tag_switch { TAGS_NONE, TAGS_ON, TAGS_PIN_HOT, TAGS_OFF };
+/* What a VM's Proxmox tags say about tierd (TAGS_NONE also when its config
+ * is not on this node or not readable). */
+enum tag_switch config_tags(const struct config *c, long vmid);
+/* A VM with a tierd.cfg section or an "on" tag, and no tierd.off tag. */
+bool config_wants(const struct config *c, long vmid);
+/*
+ * The VM's policy: defaults, tierd.conf, tierd.cfg, tags, then `manual`
+ * (may be NULL). 0, or -1 with why.
+ */
+int config_policy(const struct config *c, long vmid, const struct popts *manual, struct policy *p,
+		  char *why, size_t whylen);
+/* Add "name[=value]" to a list after checking it as a policy option. */
+int popts_add(struct popts *l, const char *name, const char *val, char *why, size_t whylen);
+
+/*
+ * On a live-migration target: true while the VM's config is still on the
+ * source node or carries a "lock:" line (Proxmox moves it here and unlocks
+ * it once RAM has arrived). False when pve_dir holds no pmxcfs.
+ */
+bool pve_migrating(const char *pve_dir, long vmid);
+
+/* Identity of the files, to notice edits: (mtime, size, inode) of both. */
+struct config_stamp {
+	struct timespec mt[2];
+	off_t size[2];
+	ino_t ino[2];
+	bool present[2];
+};
+void config_stamp(const struct config *c, struct config_stamp *s);
+bool config_stamp_eq(const struct config_stamp *a, const struct config_stamp *b);
+
+#endif

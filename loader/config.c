@@ -311,6 +311,15 @@ static int load_host(struct config *c, const char *path, bool must_exist, char *
 	return rc;
 }
 
+static int by_vmid(const void *a, const void *b)
+{
+	const struct vm_policy *x = a, *y = b;
+
+	if (x->vmid != y->vmid)
+		return x->vmid < y->vmid ? -1 : 1;
+	return x->line - y->line;
+}
+
 static int load_policies(struct config *c, char *why, size_t wl)
 {
 	const char *path = c->policies;
@@ -335,9 +344,6 @@ static int load_policies(struct config *c, char *why, size_t wl)
 				rc = err_at(why, wl, path, cu.line, msg);
 			} else if (!val || parse_vmid(val, &id)) {
 				snprintf(msg, sizeof(msg), "'%s' is not a VMID (100..999999999)", val ? val : "");
-				rc = err_at(why, wl, path, cu.line, msg);
-			} else if ((cur = (struct vm_policy *)config_vm(c, id))) {
-				snprintf(msg, sizeof(msg), "VM %ld already has a section at line %d", id, cur->line);
 				rc = err_at(why, wl, path, cu.line, msg);
 			} else {
 				if (c->nvm == cap) {
@@ -364,7 +370,19 @@ static int load_policies(struct config *c, char *why, size_t wl)
 		}
 	}
 	free(buf);
-	return rc;
+	if (rc || c->nvm < 2)
+		return rc;
+	/* sorted by VMID for lookups; a VMID twice is an error at its second section */
+	qsort(c->vm, (size_t)c->nvm, sizeof(*c->vm), by_vmid);
+	int dup = -1;
+	for (int i = 1; i < c->nvm; i++)
+		if (c->vm[i].vmid == c->vm[i - 1].vmid && (dup < 0 || c->vm[i].line < c->vm[dup].line))
+			dup = i;
+	if (dup >= 0) {
+		snprintf(msg, sizeof(msg), "VM %ld already has a section at line %d", c->vm[dup].vmid, c->vm[dup - 1].line);
+		return err_at(why, wl, path, c->vm[dup].line, msg);
+	}
+	return 0;
 }
 
 int config_load(struct config *c, const char *path, bool must_exist, char *why, size_t whylen)
@@ -384,9 +402,17 @@ int config_load(struct config *c, const char *path, bool must_exist, char *why, 
 
 const struct vm_policy *config_vm(const struct config *c, long vmid)
 {
-	for (int i = 0; i < c->nvm; i++)
-		if (c->vm[i].vmid == vmid)
-			return &c->vm[i];
+	int lo = 0, hi = c->nvm - 1;
+
+	while (lo <= hi) {		/* sorted by load_policies */
+		int mid = lo + (hi - lo) / 2;
+		if (c->vm[mid].vmid == vmid)
+			return &c->vm[mid];
+		if (c->vm[mid].vmid < vmid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 

@@ -89,16 +89,28 @@ $(OUT)/tests/%: tests/unit/%.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the binary and the systemd unit.
+# make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]:
+# the binary, the systemd unit, the man pages, the hookscript (and a copy in
+# SNIPPETS when given), an example tierd.cfg, and /etc/tierd/tierd.conf
+# unless one is there already.
 PREFIX ?= /usr/local
 SBINDIR = $(PREFIX)/sbin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+SHAREDIR = $(PREFIX)/share/tierd
 install: $(OUT)/tierd
 	$(Q)install -D -m 0755 $(OUT)/tierd $(DESTDIR)$(SBINDIR)/tierd
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/tierd.service.in >$(DESTDIR)$(UNITDIR)/tierd.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/tierd.service
-	$(Q)echo "installed $(DESTDIR)$(SBINDIR)/tierd, $(DESTDIR)$(UNITDIR)/tierd.service"
+	$(Q)install -D -m 0644 man/tierd.8 $(DESTDIR)$(MANDIR)/man8/tierd.8
+	$(Q)install -D -m 0644 man/tierd.conf.5 $(DESTDIR)$(MANDIR)/man5/tierd.conf.5
+	$(Q)install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SHAREDIR)/tierd-hook
+	$(Q)install -D -m 0644 tools/proxmox/tierd.cfg.example $(DESTDIR)$(SHAREDIR)/tierd.cfg.example
+	$(Q)install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)$(SHAREDIR)/tierd.conf.example
+	$(Q)[ -e $(DESTDIR)/etc/tierd/tierd.conf ] || install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)/etc/tierd/tierd.conf
+	$(Q)if [ -n "$(SNIPPETS)" ]; then install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SNIPPETS)/tierd-hook; fi
+	$(Q)echo "installed under $(DESTDIR)$(PREFIX): sbin/tierd, the unit, man pages, $(SHAREDIR)/tierd-hook; /etc/tierd/tierd.conf"
 
 clean:
 	$(Q)rm -rf $(OUT)

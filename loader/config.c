@@ -36,6 +36,7 @@ void config_init(struct config *c)
 	c->eo.dram_free_min = 256UL << 20;
 	c->eo.kernel_knobs = true;
 	snprintf(c->pve_dir, sizeof(c->pve_dir), "/etc/pve");
+	snprintf(c->metrics_dir, sizeof(c->metrics_dir), METRICS_DIR_DEFAULT);
 	snprintf(c->policies, sizeof(c->policies), "/etc/pve/tierd.cfg");
 	fix_ptrs(c);
 }

@@ -22,6 +22,8 @@
 
 #define CONFIG_MAX_BYTES (1 << 20)	/* pmxcfs refuses larger files */
 #define CONFIG_MAX_OPTS 16
+/* node_exporter's textfile folder on Debian: used when it exists */
+#define METRICS_DIR_DEFAULT "/var/lib/prometheus/node-exporter"
 
 struct popt {
 	char name[24];

@@ -607,8 +607,14 @@ static int run(int argc, char **argv, bool daemon_only)
 			reload(false);
 			engine_epoch(&d.e);
 			reconcile();
-			if (d.cfg.metrics_dir[0] && (rc = metrics_write(&d.e, d.cfg.metrics_dir)))
-				warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
+			if (d.cfg.metrics_dir[0]) {
+				static int last;
+				rc = metrics_write(&d.e, d.cfg.metrics_dir);
+				/* once per new error; the default folder may just not be there */
+				if (rc && rc != last && !(rc == -ENOENT && !strcmp(d.cfg.metrics_dir, METRICS_DIR_DEFAULT)))
+					warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
+				last = rc;
+			}
 			next += d.cfg.eo.epoch_s;
 			if (next < now)
 				next = now + d.cfg.eo.epoch_s;

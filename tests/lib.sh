@@ -54,13 +54,21 @@ standin_stop() {
 json_lines() { jq -cR 'fromjson? // empty' "$1"; }
 last_json() { json_lines "$1" | tail -n1; }
 
-# tierd_daemon LOG: start the tierd host daemon, logging to LOG; waits for
-# its socket (fails if it does not come up); sets DAEMON_PID.
+# tierd_daemon LOG [options]: start the tierd host daemon, logging to LOG;
+# waits for its socket (fails if it does not come up); sets DAEMON_PID.
 tierd_daemon() {
-	"$TIERD" >"$1" 2>&1 &
+	local log=$1; shift
+	"$TIERD" "$@" >"$log" 2>&1 &
 	DAEMON_PID=$!
 	on_exit "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
 	for _ in $(seq 100); do [ -S /run/tierd/tierd.sock ] && return 0; sleep 0.2; done
-	cat "$1" >&2
+	cat "$log" >&2
 	fail "the tierd daemon did not come up"
+}
+
+# wait_for SECONDS 'condition' 'what': poll the condition each 0.5 s
+wait_for() {
+	local t=$1 cond=$2 what=$3
+	for _ in $(seq $((t * 2))); do eval "$cond" && return 0; sleep 0.5; done
+	fail "after ${t}s: $what"
 }

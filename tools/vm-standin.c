@@ -50,7 +50,7 @@ enum backing { B_ANON, B_MEMFD, B_HUGETLBFS };
 static struct opts {
 	long vmid;
 	uint64_t mem, hot, hot_start, budget;
-	double hot_share, zipf, write_share, epoch, duration, move_every;
+	double hot_share, zipf, write_share, epoch, duration, move_every, arrive;
 	uint64_t rate;
 	enum backing backing;
 	bool thp, reg, quiet, mlock;
@@ -144,13 +144,28 @@ static inline void check(uint64_t p, uint64_t w)
 	}
 }
 
+/*
+ * Write every page once. With --arrive SEC, spread over SEC seconds, as
+ * guest RAM arrives on a live-migration target (one stderr line when done).
+ */
 static void fill(void)
 {
+	double t0 = now(), per_page = o.arrive / (double)npages;
+
 	for (uint64_t p = 0; p < npages; p++) {
+		if (o.arrive > 0 && p % 256 == 0) {
+			double ahead = t0 + p * per_page - now();
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
 		*word(p, 0) = (uint64_t)tag(p, 0) << 32;
 		for (uint64_t w = 1; w < WORDS; w++)
 			*word(p, w) = (uint64_t)tag(p, w) << 32 | (uint32_t)w;
 	}
+	if (o.arrive > 0)
+		fprintf(stderr, "vm-standin: guest RAM arrived in %.1f s\n", now() - t0);
 }
 
 /* ---- access pattern ---- */
@@ -484,6 +499,8 @@ static void usage(FILE *f)
 "  --epoch SEC          seconds between JSON lines (default 1)\n"
 "  --duration SEC       stop after SEC seconds (default: on SIGTERM/SIGINT)\n"
 "  --no-register        no cgroup scope, no pid file\n"
+"  --arrive SEC         write guest RAM over SEC s before running, as a live\n"
+"                       migration fills it on the target\n"
 "  --mlock              lock guest RAM where it lands (a fixed DRAM load for benchmarks)\n"
 "  --cgroup-root DIR    cgroup2 mount (default: found in mountinfo)\n"
 "  --run-dir DIR        pid file folder (default /var/run/qemu-server)\n"
@@ -509,6 +526,7 @@ static void parse(int argc, char **argv)
 		{"duration", required_argument, 0, 'd'},
 		{"no-register", no_argument, 0, 'R'},
 		{"mlock", no_argument, 0, 'L'},
+		{"arrive", required_argument, 0, 'A'},
 		{"cgroup-root", required_argument, 0, 'c'},
 		{"run-dir", required_argument, 0, 'D'},
 		{"seed", required_argument, 0, 'x'},
@@ -523,6 +541,7 @@ static void parse(int argc, char **argv)
 		switch (c) {
 		case 'i': o.vmid = (long)parse_num(optarg, "-id", 100, 999999999); break;
 		case 'L': o.mlock = true; break;
+		case 'A': o.arrive = parse_num(optarg, "--arrive", 0, 3600); break;
 		case 'm': o.mem = size_arg(optarg, "--mem"); break;
 		case 'h': o.hot = size_arg(optarg, "--hot"); hot_set = true; break;
 		case 's': o.hot_share = parse_num(optarg, "--hot-share", 0, 1); break;

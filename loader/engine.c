@@ -730,8 +730,10 @@ static void steer(struct engine *e, struct evm *v)
 	uint64_t p0 = v->promoted, d0 = v->demoted, moved0 = p0 + d0;
 	int np = 0, nover = 0, ncold = 0, nroom = 0;	/* ord[cold_end..] already looked at as eviction victims */
 
+	bool yielding = e->epoch <= v->yield_until;
+
 	/* 1. over budget: demote the coldest DRAM regions until within it */
-	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget;) {
+	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget && !yielding;) {
 		struct region *r = &v->r[ord[k]];
 		if (r->fast && !(v->pol.pin_hot && r->hot && v->seen >= WARM_EPOCHS && !v->budget_bound)) {
 			left -= (double)move_region(e, v, r, false);
@@ -739,7 +741,7 @@ static void steer(struct engine *e, struct evm *v)
 		}
 	}
 	/* 2. no budget: cold DRAM regions go to the slow tier */
-	if (budget == UINT64_MAX && warm)
+	if (budget == UINT64_MAX && warm && !yielding)
 		for (size_t k = nord; k-- > 0 && left > 0;) {
 			struct region *r = &v->r[ord[k]];
 			if (r->fast && !r->hot && r->heat * (1 + eff_hyst(v)) < hot_min) {
@@ -756,7 +758,7 @@ static void steer(struct engine *e, struct evm *v)
 
 		if (!r->want || !r->slow)
 			continue;
-		while (v->dram_bytes + b > room && cold_end > k + 1 && left > 0) {
+		while (v->dram_bytes + b > room && cold_end > k + 1 && left > 0 && !yielding) {
 			struct region *c = &v->r[ord[--cold_end]];
 			if (!c->fast || c->want)
 				continue;
@@ -826,6 +828,42 @@ static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before)
 	}
 }
 
+#define YIELD_MIN 5		/* epochs */
+#define YIELD_MAX 60
+
+/*
+ * Linux promotes every hinted page from the slow tier, whatever its rate
+ * limit, while a DRAM node has more than max(1 GiB, 1/16 of it) free
+ * (pgdat_free_space_enough(), 6.1 and later). Then a budget cannot hold:
+ * what tierd demotes comes straight back, and both burn CPU and bandwidth.
+ * When the kernel promotes 4 MiB or more of a VM's pages in an epoch,
+ * tierd stops demoting that VM for a while, doubling the pause each time
+ * it finds the kernel at it again; promotions go on. Once DRAM is fuller
+ * the kernel stops and the budget holds again.
+ */
+static void kernel_fights(struct engine *e, struct evm *v, uint64_t promoted_pages)
+{
+	char b1[32], b2[32];
+
+	if (e->epoch == v->attached_epoch + 1)
+		return;			/* first reading: a count since the slot was taken */
+	if (promoted_pages * PAGE < (4UL << 20)) {
+		if (v->yield_len && e->epoch > v->yield_until + 4 * YIELD_MAX)
+			v->yield_len = 0;	/* quiet for long: start over */
+		return;
+	}
+	v->yield_len = v->yield_len ? (v->yield_len * 2 < YIELD_MAX ? v->yield_len * 2 : YIELD_MAX) : YIELD_MIN;
+	if (e->epoch + 1 <= v->yield_until)
+		v->yield_until = e->epoch + v->yield_len;
+	else {
+		v->yield_until = e->epoch + v->yield_len;
+		adjust(e, v, "the kernel promoted %s of it in one epoch (DRAM free %s: Linux promotes freely above "
+		       "max(1 GiB, 1/16 of a node)); no demotions for %llu epochs", fmt_bytes(promoted_pages * PAGE, b1, sizeof(b1)),
+		       fmt_bytes(node_free("", e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
+		note("VM %ld: %s", v->vm.vmid, v->adjust);
+	}
+}
+
 void engine_epoch(struct engine *e)
 {
 	struct region_count *h = NULL;
@@ -849,6 +887,7 @@ void engine_epoch(struct engine *e)
 
 		struct vm_stats st;
 		if (!samplers_vm_stats(&e->s, v->slot, &st)) {
+			kernel_fights(e, v, st.v[VS_PROMOTED] - v->kernel_promoted);
 			v->kernel_promoted = st.v[VS_PROMOTED];
 			v->kernel_demoted = st.v[VS_DEMOTED];
 		}
@@ -885,7 +924,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 				"\"thresholds\":{\"hot_x_mean\":%.2f,\"hysteresis\":%.2f},"
 				"\"migrations\":{\"promoted_bytes\":%llu,\"demoted_bytes\":%llu,\"ping_pongs\":%llu,\"failed_pages\":%llu,\"budget_use\":%.2f,"
 				"\"kernel_promoted_pages\":%llu,\"kernel_demoted_pages\":%llu},"
-				"\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
+				"\"yielding_to_kernel\":%s,\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
 				"\"last_adjustment\":{\"epoch\":%llu,\"reason\":\"%s\"}}",
 				i ? "," : "", v->vm.vmid, v->vm.pid, v->pol.incoming ? "incoming" : "steering",
 				v->vm.scope, (unsigned long long)v->vm.ram_bytes,
@@ -897,6 +936,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 				v->thr, eff_hyst(v), (unsigned long long)v->promoted, (unsigned long long)v->demoted,
 				(unsigned long long)v->pingpong, (unsigned long long)v->failed, v->budget_use,
 				(unsigned long long)v->kernel_promoted, (unsigned long long)v->kernel_demoted,
+				e->epoch <= v->yield_until ? "true" : "false",
 				(unsigned long long)v->low_bytes, (unsigned long long)v->io_done, v->io_p50, v->io_p99,
 				v->storage_slow ? "true" : "false", (unsigned long long)v->adjust_epoch, v->adjust);
 		}

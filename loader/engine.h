@@ -58,6 +58,8 @@ struct evm {
 	int budget_full;
 	uint64_t promoted, demoted, pingpong, failed;
 	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
+	/* the kernel promoting this VM's pages back: tierd stops demoting a while */
+	uint64_t yield_until, yield_len;
 	struct vm_io io_prev;
 	bool io_valid, storage_slow, budget_bound;
 	uint64_t io_done;

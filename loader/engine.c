@@ -860,7 +860,6 @@ static void kernel_fights(struct engine *e, struct evm *v, uint64_t promoted_pag
 		adjust(e, v, "the kernel promoted %s of it in one epoch (DRAM free %s: Linux promotes freely above "
 		       "max(1 GiB, 1/16 of a node)); no demotions for %llu epochs", fmt_bytes(promoted_pages * PAGE, b1, sizeof(b1)),
 		       fmt_bytes(node_free("", e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
-		note("VM %ld: %s", v->vm.vmid, v->adjust);
 	}
 }
 

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <numa.h>
 #include <numaif.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -585,6 +586,21 @@ static void parse(int argc, char **argv)
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
+/*
+ * QEMU is never one thread (vCPUs, the main loop, RCU, I/O threads), and
+ * the kernel treats a single-threaded process differently: NUMA balancing
+ * does not scan the pages already on the node it runs on (change_pte_range,
+ * mm_users == 1), so they would take no hint faults. One idle thread makes
+ * the stand-in look like QEMU there.
+ */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	double t0, next, last, move_at;
@@ -598,6 +614,13 @@ int main(int argc, char **argv)
 		supervise();	/* returns in the child, inside the scope */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	pthread_t idle;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);		/* signals stay with the main thread */
+	if (pthread_create(&idle, NULL, idle_thread, NULL))
+		die("cannot start a second thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	npages = o.mem / PAGE;
 	nchunks = (npages + CHUNK_PAGES - 1) / CHUNK_PAGES;

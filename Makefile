@@ -80,6 +80,10 @@ $(OUT)/tierd: $(LOADER)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUT)/bench-loop: tools/bench/loop.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
+
 $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ -lnuma -lm -o $@

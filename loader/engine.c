@@ -406,12 +406,14 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 			e->vm[i]->r[k].heat *= DECAY;
 			e->vm[i]->r[k].delta = 0;
 		}
-	for (long j = 0; j < nh; j++) {
-		struct evm *v = NULL;
+	struct evm *by_slot[TIERD_MAX_VMS] = { NULL };
 
-		for (int i = 0; i < e->nvm && !v; i++)
-			if (e->vm[i]->slot == h[j].slot)
-				v = e->vm[i];
+	for (int i = 0; i < e->nvm; i++)
+		if (e->vm[i]->slot < TIERD_MAX_VMS)
+			by_slot[e->vm[i]->slot] = e->vm[i];
+	for (long j = 0; j < nh; j++) {
+		struct evm *v = h[j].slot < TIERD_MAX_VMS ? by_slot[h[j].slot] : NULL;
+
 		if (!v)
 			continue;
 		for (int i = 0; i < v->vm.nr_ranges; i++) {
@@ -540,7 +542,10 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 		pg[n] = (void *)a;
 		nodes[n++] = target;
 	}
-	if (numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE) < 0) {
+	if (e->sim) {
+		for (size_t k = 0; k < n; k++)
+			st[k] = target;
+	} else if (numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE) < 0) {
 		dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
 		v->failed += n;
 		return 0;
@@ -965,4 +970,65 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		if (*v->adjust)
 			fprintf(f, "   last adjustment (epoch %llu): %s\n", (unsigned long long)v->adjust_epoch, v->adjust);
 	}
+}
+
+/* ---- the decision loop alone, for the benchmark ---- */
+
+#define SIM_BASE (1ULL << 40)
+
+int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share)
+{
+	struct evm *v;
+	size_t nr = (ram_bytes + (1UL << RSHIFT) - 1) >> RSHIFT;
+	uint64_t base = SIM_BASE + (uint64_t)e->nvm * (1ULL << 42);
+
+	if (!e->sim || e->nvm == TIERD_MAX_VMS || !(v = calloc(1, sizeof(*v))))
+		return -1;
+	v->pol = *p;
+	v->slot = (uint32_t)e->nvm;
+	v->vm.vmid = p->vmid;
+	v->vm.nr_ranges = 1;
+	v->vm.ram[0].start = base;
+	v->vm.ram[0].end = base + ram_bytes;
+	v->vm.ram_bytes = ram_bytes;
+	v->first[0] = base >> RSHIFT;
+	v->thr = THR_INIT;
+	v->hyst = HYST_BASE;
+	v->attached_epoch = e->epoch;
+	if (!(v->r = calloc(nr, sizeof(*v->r)))) {
+		free(v);
+		return -1;
+	}
+	v->nr = nr;
+	for (size_t k = 0; k < nr; k++) {
+		struct region *r = &v->r[k];
+		uint32_t npg = (uint32_t)((1UL << RSHIFT) / SAMPLE);
+
+		r->lo = base + (k << RSHIFT);
+		r->hi = r->lo + (1UL << RSHIFT);
+		r->moved_at = -1;
+		*(k < nr * dram_share ? &r->fast : &r->slow) = npg;
+		*(k < nr * dram_share ? &v->dram_bytes : &v->slow_bytes) += (uint64_t)npg * SAMPLE;
+	}
+	e->vm[e->nvm++] = v;
+	return 0;
+}
+
+void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)
+{
+	e->epoch++;
+	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
+	read_heat(e, h, nh);
+	for (int i = 0; i < e->nvm; i++) {
+		uint64_t pp = e->vm[i]->pingpong;
+		steer(e, e->vm[i]);
+		tune(e, e->vm[i], pp);
+	}
+}
+
+uint64_t engine_table_bytes(uint64_t ram_bytes)
+{
+	uint64_t nr = (ram_bytes + (1UL << RSHIFT) - 1) >> RSHIFT, np = ram_bytes / SAMPLE + 1;
+
+	return sizeof(struct evm) + nr * sizeof(struct region) + np * (sizeof(void *) + sizeof(int));
 }

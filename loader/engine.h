@@ -81,6 +81,7 @@ struct engine {
 	int nvm;
 	uint64_t epoch;
 	double host_budget_left;	/* bytes this epoch */
+	bool sim;			/* benchmark: moves change only the bookkeeping */
 	double cpu_s;			/* tierd's own CPU time */
 };
 
@@ -95,5 +96,16 @@ void engine_epoch(struct engine *e);
 /* Status as JSON (one document) or text. */
 void engine_status(struct engine *e, FILE *f, bool json);
 void engine_stop(struct engine *e);
+
+/*
+ * The decision loop alone, for tools/bench/loop (e->sim set, no kernel):
+ * a VM of ram_bytes guest RAM at a made-up address, the first `dram_share`
+ * of it in DRAM; then epochs fed with heat readings (region numbers are
+ * address >> 21 from 1 << 40 / 2 MiB up; slot = the VM's index).
+ */
+int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share);
+void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh);
+/* What engine_attach allocates for a VM of ram_bytes (regions, sampled pages). */
+uint64_t engine_table_bytes(uint64_t ram_bytes);
 
 #endif

@@ -46,14 +46,16 @@ check:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run
 
-# make bench: the samplers' overhead, then the tiering comparison, in the
-# lab; the tables land in docs/bench.md (a benchmark, not a test).
+# make bench: the decision loop's cost as guest RAM grows (outside the lab),
+# the samplers' overhead and the tiering comparison (in the lab); the tables
+# land in docs/bench.md (a benchmark, not a test).
 bench:
 	$(Q)tools/deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-loop
+	$(Q)tools/bench/loop.sh >build/loop.md
 	$(Q)tools/bench/overhead
 	$(Q)tools/bench/run
-	$(Q)cat build/bench.md build/overhead.md >docs/bench.md
+	$(Q)cat build/bench.md build/loop.md build/overhead.md >docs/bench.md
 	$(Q)echo "bench: docs/bench.md"
 
 demo:

@@ -754,6 +754,8 @@ static void steer(struct engine *e, struct evm *v)
 				ncold++;
 			}
 		}
+	uint64_t free_now = node_free("", e->topo.first_fast);
+
 	/* 3. promote the DRAM set's slow regions, hottest first; make room by
 	 * evicting the coldest DRAM regions outside it, but only ones that
 	 * are colder by the hysteresis factor */
@@ -763,7 +765,11 @@ static void steer(struct engine *e, struct evm *v)
 
 		if (!r->want || !r->slow)
 			continue;
-		while (v->dram_bytes + b > room && cold_end > k + 1 && left > 0 && !yielding) {
+		/* room: within the budget, and above the free-DRAM watermark
+		 * (a swap, one of its cold regions out for a hot one in, leaves
+		 * free DRAM as it was) */
+		while ((v->dram_bytes + b > room || free_now < e->o.dram_free_min + b) &&
+		       cold_end > k + 1 && left > 0 && !yielding) {
 			struct region *c = &v->r[ord[--cold_end]];
 			if (!c->fast || c->want)
 				continue;
@@ -771,14 +777,16 @@ static void steer(struct engine *e, struct evm *v)
 				cold_end = k + 1;	/* nothing colder left */
 				break;
 			}
-			left -= (double)move_region(e, v, c, false);
+			uint64_t got = move_region(e, v, c, false);
+			left -= (double)got;
+			free_now += got;
 			nroom++;
 		}
-		if (v->dram_bytes + b > room)
+		if (v->dram_bytes + b > room || free_now < e->o.dram_free_min + b)
 			break;
-		if (node_free("", e->topo.first_fast) < e->o.dram_free_min + b)
-			break;
-		left -= (double)move_region(e, v, r, true);
+		uint64_t got = move_region(e, v, r, true);
+		left -= (double)got;
+		free_now = free_now > got ? free_now - got : 0;
 		np++;
 	}
 	if (v->promoted + v->demoted != moved0)

@@ -754,7 +754,10 @@ static void steer(struct engine *e, struct evm *v)
 				ncold++;
 			}
 		}
+	/* promotions may take free DRAM down to the watermark; below it (other
+	 * VMs, the kernel) only swaps: as much of its own colder DRAM out */
 	uint64_t free_now = node_free("", e->topo.first_fast);
+	uint64_t free_floor = free_now < e->o.dram_free_min ? free_now : e->o.dram_free_min;
 
 	/* 3. promote the DRAM set's slow regions, hottest first; make room by
 	 * evicting the coldest DRAM regions outside it, but only ones that
@@ -765,10 +768,8 @@ static void steer(struct engine *e, struct evm *v)
 
 		if (!r->want || !r->slow)
 			continue;
-		/* room: within the budget, and above the free-DRAM watermark
-		 * (a swap, one of its cold regions out for a hot one in, leaves
-		 * free DRAM as it was) */
-		while ((v->dram_bytes + b > room || free_now < e->o.dram_free_min + b) &&
+		/* room: within the budget and above the free floor */
+		while ((v->dram_bytes + b > room || free_now < free_floor + b) &&
 		       cold_end > k + 1 && left > 0 && !yielding) {
 			struct region *c = &v->r[ord[--cold_end]];
 			if (!c->fast || c->want)
@@ -782,7 +783,7 @@ static void steer(struct engine *e, struct evm *v)
 			free_now += got;
 			nroom++;
 		}
-		if (v->dram_bytes + b > room || free_now < e->o.dram_free_min + b)
+		if (v->dram_bytes + b > room || free_now < free_floor + b)
 			break;
 		uint64_t got = move_region(e, v, r, true);
 		left -= (double)got;

@@ -91,9 +91,9 @@ $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ -lnuma -lm -o $@
 
 # Unit tests link the loader's objects, less its main().
-$(OUT)/tests/%: tests/unit/%.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c tests/unit/check.h $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iloader $(filter-out %.h,$^) $(LDLIBS) -o $@
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]:
 # the binary, the systemd unit, the man pages, the hookscript (and a copy in

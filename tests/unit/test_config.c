@@ -11,17 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
+#include "check.h"
 
-static int failed, passed;
 static char dir[64], conf[128], cfg[128];
-
-#define CHECK(cond, ...) do {						\
-	if (cond) { passed++; } else {					\
-		failed++;						\
-		printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
-		printf(__VA_ARGS__); printf("\n");			\
-	}								\
-} while (0)
 
 static void put(const char *path, const char *text)
 {

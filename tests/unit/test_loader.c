@@ -14,16 +14,7 @@
 #include "samplers.h"
 #include "util.h"
 #include "vm.h"
-
-static int failed, passed;
-
-#define CHECK(cond, ...) do {						\
-	if (cond) { passed++; } else {					\
-		failed++;						\
-		printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
-		printf(__VA_ARGS__); printf("\n");			\
-	}								\
-} while (0)
+#include "check.h"
 
 static void test_parse(void)
 {

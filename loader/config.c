@@ -93,17 +93,6 @@ static int apply(struct policy *p, const struct popts *l, char *why, size_t whyl
 	return 0;
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
 static int set_path(char *dst, size_t size, const char *key, const char *v, char *why, size_t whylen)
 {
 	if (v[0] != '/' || strlen(v) >= size) {

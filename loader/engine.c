@@ -89,15 +89,15 @@ int policy_option(struct policy *p, const char *name, const char *val, char *why
 
 	if (!strcmp(name, "pin-hot") || !strcmp(name, "incoming")) {
 		bool *flag = name[0] == 'p' ? &p->pin_hot : &p->incoming;
-		if (!val || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "true"))
+		if (!val) {
 			*flag = true;
-		else if (!strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "false"))
-			*flag = false;
-		else {
+			return 0;
+		}
+		if (parse_bool(val, flag)) {
 			snprintf(why, whylen, "%s: '%s' is not yes or no", name, val);
 			return -1;
 		}
-		return val ? 1 : 0;
+		return 1;
 	}
 	if (!val) {
 		snprintf(why, whylen, "--%s needs a value", name);

@@ -12,6 +12,8 @@ long read_file(const char *path, char *buf, size_t size);
 int write_file(const char *path, const char *v);
 /* Parse "512M", "2G", "4096" (bytes; K/M/G/T suffixes). 0 on success. */
 int parse_size(const char *s, uint64_t *out);
+/* Parse yes/no, true/false, on/off, 1/0 (any case). 0 on success. */
+int parse_bool(const char *s, bool *out);
 /* Parse a non-negative decimal integer that fits in `max`. 0 on success. */
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* The cgroup2 mount point, from /proc/self/mountinfo (cached). */

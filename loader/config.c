@@ -21,10 +21,11 @@
 
 #define MAX_LINE 512
 
-static void fix_ptrs(struct config *c)
+void config_fix_ptrs(struct config *c)
 {
 	c->eo.dram_nodes = c->dram_nodes[0] ? c->dram_nodes : NULL;
 	c->eo.slow_nodes = c->slow_nodes[0] ? c->slow_nodes : NULL;
+	c->eo.pve_dir = c->pve_dir;
 }
 
 void config_init(struct config *c)
@@ -38,7 +39,7 @@ void config_init(struct config *c)
 	snprintf(c->pve_dir, sizeof(c->pve_dir), "/etc/pve");
 	snprintf(c->metrics_dir, sizeof(c->metrics_dir), METRICS_DIR_DEFAULT);
 	snprintf(c->policies, sizeof(c->policies), "/etc/pve/tierd.cfg");
-	fix_ptrs(c);
+	config_fix_ptrs(c);
 }
 
 void config_free(struct config *c)
@@ -386,7 +387,7 @@ int config_load(struct config *c, const char *path, bool must_exist, char *why, 
 	}
 	config_free(c);
 	*c = n;
-	fix_ptrs(c);
+	config_fix_ptrs(c);
 	return 0;
 }
 

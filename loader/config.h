@@ -64,6 +64,9 @@ void config_free(struct config *c);
  * "file:line: what" in why and c unchanged.
  */
 int config_load(struct config *c, const char *path, bool must_exist, char *why, size_t whylen);
+/* Point c->eo's node lists and pve_dir at c's own strings again (after
+ * they are edited, or c is copied). */
+void config_fix_ptrs(struct config *c);
 /* The tierd.cfg section for vmid, or NULL. */
 const struct vm_policy *config_vm(const struct config *c, long vmid);
 

@@ -225,9 +225,7 @@ static void reload(bool force)
 		metrics_remove(d.cfg.metrics_dir);
 	config_free(&d.cfg);
 	d.cfg = n;
-	d.cfg.eo.dram_nodes = d.cfg.dram_nodes[0] ? d.cfg.dram_nodes : NULL;
-	d.cfg.eo.slow_nodes = d.cfg.slow_nodes[0] ? d.cfg.slow_nodes : NULL;
-	d.cfg.eo.pve_dir = d.cfg.pve_dir;
+	config_fix_ptrs(&d.cfg);
 	d.nskip = 0;
 	note("configuration read: %s, %s (%d VM policies)", d.cfg.path, d.cfg.policies, d.cfg.nvm);
 	reconcile();
@@ -525,9 +523,7 @@ static int run(int argc, char **argv, bool daemon_only)
 	if (slow_nodes) snprintf(d.cfg.slow_nodes, sizeof(d.cfg.slow_nodes), "%s", slow_nodes);
 	d.metrics_cli = metrics != NULL;
 	if (metrics) snprintf(d.cfg.metrics_dir, sizeof(d.cfg.metrics_dir), "%s", strcmp(metrics, "none") ? metrics : "");
-	d.cfg.eo.dram_nodes = d.cfg.dram_nodes[0] ? d.cfg.dram_nodes : NULL;
-	d.cfg.eo.slow_nodes = d.cfg.slow_nodes[0] ? d.cfg.slow_nodes : NULL;
-	d.cfg.eo.pve_dir = d.cfg.pve_dir;
+	config_fix_ptrs(&d.cfg);
 	config_stamp(&d.cfg, &d.stamp);
 	if (have_vm && !detach) {
 		struct policy p;

@@ -446,6 +446,13 @@ static bool is_fast(const struct engine *e, int node)
 
 #define INCOMING_MAX_S 3600
 
+/* The VM's guest RAM per node into v->node_bytes (numa_maps); false if unreadable. */
+static bool read_node_bytes(struct engine *e, struct evm *v)
+{
+	v->node_bytes_valid = !vm_bytes_per_node(&e->hp, &v->vm, v->node_bytes, VM_MAX_NODES);
+	return v->node_bytes_valid;
+}
+
 /*
  * A VM attached on a live-migration target (PVE_MIGRATED_FROM) gets its RAM
  * from the source while it is paused here; moving pages now would be undone
@@ -456,7 +463,7 @@ static bool is_fast(const struct engine *e, int node)
  */
 static bool arriving(struct engine *e, struct evm *v)
 {
-	uint64_t b[VM_MAX_NODES] = { 0 }, tot = 0, slack;
+	uint64_t tot = 0, slack;
 	char buf[32];
 
 	if (!v->pol.incoming)
@@ -469,13 +476,13 @@ static bool arriving(struct engine *e, struct evm *v)
 		warn("VM %ld: %s", v->vm.vmid, v->adjust);
 		return false;
 	}
+	bool have = read_node_bytes(e, v);	/* for metrics too, while it waits */
 	if (e->o.pve_dir && pve_migrating(e->o.pve_dir, v->vm.vmid)) {
 		v->steady = 0;
 		return true;
 	}
-	if (!vm_bytes_per_node(&e->hp, &v->vm, b, VM_MAX_NODES))
-		for (int n = 0; n < VM_MAX_NODES; n++)
-			tot += b[n];
+	for (int n = 0; have && n < VM_MAX_NODES; n++)
+		tot += v->node_bytes[n];
 	slack = tot / 100 > (4UL << 20) ? tot / 100 : (4UL << 20);
 	v->steady = tot + slack >= v->resident_prev && tot <= v->resident_prev + slack ? v->steady + 1 : 0;
 	v->resident_prev = tot;
@@ -516,11 +523,10 @@ static void placement(struct engine *e, struct evm *v)
 		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
 	}
 	/* the budget is held against exact figures, not the sample */
-	uint64_t b[VM_MAX_NODES];
-	if (!vm_bytes_per_node(&e->hp, &v->vm, b, VM_MAX_NODES)) {
+	if (read_node_bytes(e, v)) {
 		v->dram_bytes = v->slow_bytes = 0;
 		for (int n = 0; n < VM_MAX_NODES; n++)
-			*(is_fast(e, n) ? &v->dram_bytes : &v->slow_bytes) += b[n];
+			*(is_fast(e, n) ? &v->dram_bytes : &v->slow_bytes) += v->node_bytes[n];
 		v->absent_bytes = v->vm.ram_bytes > v->dram_bytes + v->slow_bytes ?
 				  v->vm.ram_bytes - v->dram_bytes - v->slow_bytes : 0;
 	}

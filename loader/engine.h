@@ -66,6 +66,10 @@ struct evm {
 	double io_p50, io_p99;
 	char adjust[256];
 	uint64_t adjust_epoch, attached_epoch;
+	/* guest RAM per node from numa_maps, read once per epoch (placement,
+	 * or the incoming wait); metrics.c reports it */
+	uint64_t node_bytes[VM_MAX_NODES];
+	bool node_bytes_valid;
 	/* live-migration target: waiting for RAM to arrive */
 	uint64_t resident_prev;
 	int steady;

@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include "engine.h"
 #include "metrics.h"
-#include "vm.h"
 
 /* Histogram bounds, in seconds (le labels). */
 static const double le_s[] = {
@@ -78,18 +77,17 @@ static void write_all(struct engine *e, FILE *f)
 	head(f, "tierd_vms", "gauge", "VMs tierd steers on this host.");
 	fprintf(f, "tierd_vms %d\n", e->nvm);
 
-	head(f, "tierd_vm_memory_bytes", "gauge", "Guest RAM resident on each NUMA node (numa_maps).");
+	head(f, "tierd_vm_memory_bytes", "gauge", "Guest RAM resident on each NUMA node (numa_maps, as the epoch began).");
 	for (int i = 0; i < e->nvm; i++) {
 		const struct evm *v = e->vm[i];
-		uint64_t b[VM_MAX_NODES] = { 0 };
 
-		if (vm_bytes_per_node(&e->hp, &v->vm, b, VM_MAX_NODES))
+		if (!v->node_bytes_valid)	/* read this epoch by the engine */
 			continue;
 		for (int n = 0; n < VM_MAX_NODES; n++)
-			if (b[n] || (e->topo.fast | e->topo.slow) & (1ULL << n))
+			if (v->node_bytes[n] || (e->topo.fast | e->topo.slow) & (1ULL << n))
 				fprintf(f, "tierd_vm_memory_bytes{vmid=\"%ld\",node=\"%d\",tier=\"%s\"} %llu\n",
 					v->vm.vmid, n, e->topo.slow & (1ULL << n) ? "slow" : "dram",
-					(unsigned long long)b[n]);
+					(unsigned long long)v->node_bytes[n]);
 	}
 	PER_VM("tierd_vm_steering", "gauge", "1 while tierd steers the VM, 0 while it waits for an incoming live migration.",
 	       "%d", v->pol.incoming ? 0 : 1);

@@ -173,6 +173,20 @@ static int host_key(struct config *c, const char *k, const char *v, bool *polici
 	return -1;
 }
 
+int config_host_option(struct config *c, const char *key, const char *val, char *why, size_t whylen)
+{
+	bool policies_set = true;	/* pve-dir does not move the policies file */
+
+	if (is_policy_key(key)) {
+		snprintf(why, whylen, "%s is a policy option, not a host setting", key);
+		return -1;
+	}
+	if (host_key(c, key, val, &policies_set, why, whylen))
+		return -1;
+	config_fix_ptrs(c);
+	return 0;
+}
+
 /* Read a whole config file; NULL with *missing or why set. */
 static char *slurp(const char *path, bool *missing, char *why, size_t wl)
 {

@@ -67,6 +67,9 @@ int config_load(struct config *c, const char *path, bool must_exist, char *why, 
 /* Point c->eo's node lists and pve_dir at c's own strings again (after
  * they are edited, or c is copied). */
 void config_fix_ptrs(struct config *c);
+/* Set one host key as tierd.conf would ("epoch", "2"): the command line's
+ * overrides go through the same checks. 0, or -1 with why ("key: ..."). */
+int config_host_option(struct config *c, const char *key, const char *val, char *why, size_t whylen);
 /* The tierd.cfg section for vmid, or NULL. */
 const struct vm_policy *config_vm(const struct config *c, long vmid);
 

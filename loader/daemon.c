@@ -427,12 +427,14 @@ static int run(int argc, char **argv, bool daemon_only)
 	};
 	struct popts manual = { 0 };
 	char opts[MAX_REQ] = "", why[600];	/* the policy options, as the daemon takes them */
-	const char *config = NULL, *metrics = NULL;
+	const char *config = NULL;
 	bool have_vm = false, detach = false, json = false, policy_given = false, incoming = false;
-	double duration = 0, epoch = 0, host_rate = 0;
-	uint64_t every = 0, v, free_min = 0;
-	bool free_min_set = false, no_knobs = false;
-	const char *dram_nodes = NULL, *slow_nodes = NULL;
+	double duration = 0;
+	uint64_t every = 0, v;
+	/* host settings given here: checked as tierd.conf's keys, applied over it */
+	struct { const char *key, *val; } host[16];
+	int nhost = 0;
+	static struct config scratch;
 	size_t len = 0;
 	long vmid = 0;
 	int c;
@@ -464,31 +466,21 @@ static int run(int argc, char **argv, bool daemon_only)
 				return err("policy options too long"), 2;
 			break;
 		case 'c': config = optarg; break;
-		case 'M':
-			if (strcmp(optarg, "none") && optarg[0] != '/')
-				return err("--metrics-dir: '%s' is not an absolute path (or none)", optarg), 2;
-			metrics = optarg;
+		case 'M': case 'e': case 'R': case 'f': case 'F': case 'S': case 'K': {
+			const char *key = c == 'K' ? "kernel-knobs" : name, *val = c == 'K' ? "no" : optarg;
+			config_init(&scratch);
+			if (config_host_option(&scratch, key, val, why, sizeof(why)))
+				return err("--%s", why), 2;
+			if (nhost == (int)(sizeof(host) / sizeof(host[0])))
+				return err("too many options"), 2;
+			host[nhost].key = key;
+			host[nhost++].val = val;
 			break;
-		case 'e':
-			if ((epoch = seconds(optarg, 3600)) < 0.1)
-				return err("--epoch: '%s' is not a number of seconds in 0.1..3600", optarg), 2;
-			break;
+		}
 		case 'd':
 			if ((duration = seconds(optarg, 86400 * 365)) < 0)
 				return err("--duration: '%s' is not a number of seconds", optarg), 2;
 			break;
-		case 'R':
-			if ((host_rate = seconds(optarg, 1e6)) < 0)
-				return err("--host-rate: '%s' is not a positive MB/s", optarg), 2;
-			break;
-		case 'f':
-			if (parse_size(optarg, &free_min))
-				return err("--dram-free-min: '%s' is not a size", optarg), 2;
-			free_min_set = true;
-			break;
-		case 'F': dram_nodes = optarg; break;
-		case 'S': slow_nodes = optarg; break;
-		case 'K': no_knobs = true; break;
 		case 's':
 			if (parse_uint(optarg, 1000000, &v) || !v)
 				return err("--status-every: '%s' is not a count of epochs", optarg), 2;
@@ -515,14 +507,10 @@ static int run(int argc, char **argv, bool daemon_only)
 	d.file = d.cfg;
 	d.file.vm = NULL;		/* only its host settings are kept */
 	d.file.nvm = 0;
-	if (epoch) d.cfg.eo.epoch_s = epoch;
-	if (host_rate) d.cfg.eo.host_rate_mbs = host_rate;
-	if (free_min_set) d.cfg.eo.dram_free_min = free_min;
-	if (no_knobs) d.cfg.eo.kernel_knobs = false;
-	if (dram_nodes) snprintf(d.cfg.dram_nodes, sizeof(d.cfg.dram_nodes), "%s", dram_nodes);
-	if (slow_nodes) snprintf(d.cfg.slow_nodes, sizeof(d.cfg.slow_nodes), "%s", slow_nodes);
-	d.metrics_cli = metrics != NULL;
-	if (metrics) snprintf(d.cfg.metrics_dir, sizeof(d.cfg.metrics_dir), "%s", strcmp(metrics, "none") ? metrics : "");
+	for (int i = 0; i < nhost; i++) {	/* checked above: cannot fail */
+		config_host_option(&d.cfg, host[i].key, host[i].val, why, sizeof(why));
+		d.metrics_cli |= !strcmp(host[i].key, "metrics-dir");
+	}
 	config_fix_ptrs(&d.cfg);
 	config_stamp(&d.cfg, &d.stamp);
 	if (have_vm && !detach) {

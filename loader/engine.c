@@ -872,15 +872,14 @@ static void kernel_fights(struct engine *e, struct evm *v, uint64_t promoted_pag
 			v->yield_len = 0;	/* quiet for long: start over */
 		return;
 	}
+	bool yielding = e->epoch + 1 <= v->yield_until;	/* already: extend quietly */
+
 	v->yield_len = v->yield_len ? (v->yield_len * 2 < YIELD_MAX ? v->yield_len * 2 : YIELD_MAX) : YIELD_MIN;
-	if (e->epoch + 1 <= v->yield_until)
-		v->yield_until = e->epoch + v->yield_len;
-	else {
-		v->yield_until = e->epoch + v->yield_len;
+	v->yield_until = e->epoch + v->yield_len;
+	if (!yielding)
 		adjust(e, v, "the kernel promoted %s of it in one epoch (DRAM free %s: Linux promotes freely above "
 		       "max(1 GiB, 1/16 of a node)); no demotions for %llu epochs", fmt_bytes(promoted_pages * PAGE, b1, sizeof(b1)),
 		       fmt_bytes(node_free("", e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
-	}
 }
 
 void engine_epoch(struct engine *e)

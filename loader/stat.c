@@ -75,6 +75,16 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 	sn->nheat = samplers_read_heat(s, &sn->heat);
 	if (sn->nheat < 0)
 		sn->nheat = 0;
+	/* Narrowest first: per VM, then the host's BPF counters, then
+	 * /proc/vmstat. Events keep landing while this reads, so in this order
+	 * a closing snapshot never counts more for a VM than for the host, nor
+	 * more in BPF than in vmstat. */
+	for (int i = 0; i < nvm; i++) {
+		samplers_vm_stats(s, i, &sn->vm[i].st);
+		samplers_vm_io(s, i, &sn->vm[i].io);
+		snprintf(path, sizeof(path), "%s/memory.stat", vms[i].scope_dir);
+		read_kv(path, memcg_keys, NR_MEMCG, sn->vm[i].memcg);
+	}
 	samplers_mig_stats(s, &sn->mig);
 	samplers_nvme_stats(s, sn->nvme);
 	sn->nq = samplers_read_queues(s, &sn->q);
@@ -85,12 +95,6 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 	 * summed exactly: fold them first, or the two disagree by a few pages. */
 	write_file("/proc/sys/vm/stat_refresh", "1");
 	read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
-	for (int i = 0; i < nvm; i++) {
-		samplers_vm_stats(s, i, &sn->vm[i].st);
-		samplers_vm_io(s, i, &sn->vm[i].io);
-		snprintf(path, sizeof(path), "%s/memory.stat", vms[i].scope_dir);
-		read_kv(path, memcg_keys, NR_MEMCG, sn->vm[i].memcg);
-	}
 }
 
 static void drop(struct snap *sn)

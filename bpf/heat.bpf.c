@@ -83,6 +83,19 @@ static __always_inline bool in_ranges(const struct vm_cfg *vm, __u64 addr)
 	return false;
 }
 
+/* Does [start, end) overlap guest RAM? (no ranges known: all of it) */
+static __always_inline bool overlaps_ranges(const struct vm_cfg *vm, __u64 start, __u64 end)
+{
+	__u32 n = vm->nr_ranges;
+
+	if (!n)
+		return true;
+	for (__u32 i = 0; i < TIERD_MAX_RANGES; i++)
+		if (i < n && start < vm->end[i] && end > vm->start[i])
+			return true;
+	return false;
+}
+
 /* Per-VM cap on sampled events per second (racy by design: it is a cap). */
 static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 {
@@ -104,8 +117,10 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 
 /*
  * Weight of a fault at addr: 1e15 / (ns since the newest scan window that
- * covers it)^2, the latency taken as at least 1 ms (so 1000 .. 0), or 0 if
- * no recorded window covers it. Squared, because after a scan the hot
+ * covers it)^2, the latency taken as at least TIERD_LAT_FLOOR_NS (100 us: so
+ * 1e5 .. 0), or 0 if no recorded window covers it. The floor is where
+ * "touched at once" ends: at 1 ms, lab regions touched a few hundred times a
+ * second scored half as much as hot ones; at 100 us, a fifth. Squared, because after a scan the hot
  * regions fault first but not at once: each hint fault takes its time, so
  * the last hot region of a large hot set may fault as late as the first
  * cold ones; 1/latency^2 makes the score a near-threshold "faulted early"
@@ -130,8 +145,8 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
 	lat = now - best;
 	if (lat > TIERD_SCAN_HORIZON_NS)
 		return 0;
-	if (lat < 1000000)
-		lat = 1000000;
+	if (lat < TIERD_LAT_FLOOR_NS)
+		lat = TIERD_LAT_FLOOR_NS;
 	return WEIGHT_SCALE / (lat * lat);
 }
 
@@ -141,7 +156,11 @@ static __always_inline int record_scan(__u64 start, __u64 end)
 	struct scans *sc;
 	__u32 slot, i;
 
-	if (!vm)
+	/* Only windows over guest RAM: one task_numa_work() pass goes on
+	 * through QEMU's many small mappings after the RAM, and their windows
+	 * would push the RAM's out of the ring before its faults arrive (the
+	 * last regions of guest RAM then never scored). */
+	if (!vm || !overlaps_ranges(vm, start, end))
 		return 0;
 	slot = vm->slot;
 	sc = bpf_map_lookup_elem(&scans, &slot);

@@ -49,6 +49,11 @@ struct heat_val {
  * weighted: it is not that scan's hint fault. */
 #define TIERD_SCAN_HORIZON_NS	(10ULL * 1000000000ULL)
 
+/* A fault sooner than this after its scan weighs as if this late: the
+ * most one hint fault can weigh is 1e15 / floor^2 (1e5 at 100 us). */
+#define TIERD_LAT_FLOOR_NS	100000ULL
+#define TIERD_WEIGHT_MAX	(1000000000000000ULL / (TIERD_LAT_FLOOR_NS * TIERD_LAT_FLOOR_NS))
+
 /* Per-VM counters of the samplers, a per-CPU array indexed by slot. */
 enum vm_stat {
 	VS_SAMPLED,		/* accesses counted in the heat map */

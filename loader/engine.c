@@ -46,6 +46,9 @@
 #define RSHIFT		21			/* 2 MiB regions */
 #define DECAY		0.8
 #define PINGPONG_EPOCHS	10
+#define HOLD_EPOCHS	5
+#define PP_MAX		3
+#define PP_SHARE	0.125
 #define HYST_BASE	0.25
 #define THR_INIT	2.0			/* hot: twice the VM's mean heat */
 #define THR_MIN		1.5
@@ -69,6 +72,7 @@ struct region {
 	int64_t moved_at;		/* epoch of its last migration, -1 */
 	int dir;			/* +1 promoted, -1 demoted */
 	int streak;			/* epochs in a row at or above the hot threshold */
+	int pp;				/* its ping-pongs of late: it must be hot longer */
 	bool hot, want;
 };
 
@@ -399,12 +403,32 @@ static bool still_there(struct engine *e, struct evm *v)
 	return !vm_resolve(&e->hp, v->vm.vmid, &now, why, sizeof(why)) && now.pid == v->vm.pid;
 }
 
+static bool blackout(const struct engine *e, const struct region *r)
+{
+	return r->moved_at >= 0 && (int64_t)e->epoch - r->moved_at <= 1;
+}
+
+/* A region promoted less than HOLD_EPOCHS ago is not evicted to make room
+ * for another (only to hold the budget): a fresh arrival has had no time
+ * to show its heat, and moving it straight back is a ping-pong. */
+static bool held(const struct engine *e, const struct region *r)
+{
+	return r->dir > 0 && r->moved_at >= 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
+}
+
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
 {
+	/* A region tierd moved last epoch or this one takes migration-entry
+	 * faults as its pages are touched again; they would look like heat
+	 * (and pull demoted regions back), so its samples of that time are
+	 * dropped and its heat is held as it was: no news is not coldness. */
 	for (int i = 0; i < e->nvm; i++)
 		for (size_t k = 0; k < e->vm[i]->nr; k++) {
-			e->vm[i]->r[k].heat *= DECAY;
-			e->vm[i]->r[k].delta = 0;
+			struct region *r = &e->vm[i]->r[k];
+
+			if (!blackout(e, r))
+				r->heat *= DECAY;
+			r->delta = 0;
 		}
 	struct evm *by_slot[TIERD_MAX_VMS] = { NULL };
 
@@ -422,14 +446,10 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 			if (h[j].region < v->first[i] || h[j].region > last)
 				continue;
 			struct region *r = &v->r[v->ridx[i] + h[j].region - v->first[i]];
-			/* without scan windows, a fault counts as 1 ms latency */
-			uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * 1000;
+			/* without scan windows, a fault counts as the floor latency */
+			uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * TIERD_WEIGHT_MAX;
 
-			/* A region tierd moved last epoch or this one takes
-			 * migration-entry faults as its pages are touched again;
-			 * they would look like heat (and pull demoted regions
-			 * back), so its samples of that time are dropped. */
-			if (cum >= r->cum && !(r->moved_at >= 0 && (int64_t)e->epoch - r->moved_at <= 1)) {
+			if (cum >= r->cum && !blackout(e, r)) {
 				r->delta = (double)(cum - r->cum);
 				r->heat += r->delta;
 			}
@@ -551,37 +571,63 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	if (e->sim) {
 		for (size_t k = 0; k < n; k++)
 			st[k] = target;
-	} else if (numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE) < 0) {
-		dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
-		v->failed += n;
-		return 0;
-	}
-	for (size_t k = 0; k < n; k++) {
-		if (st[k] == target)
-			moved += PAGE;
-		else if (st[k] != -ENOENT && st[k] != -EFAULT)
-			v->failed++;
-	}
-	/* the region is now on the target tier, as far as it is present */
-	est = (uint64_t)(promote ? r->slow : r->fast) * SAMPLE;
-	if (promote) {
-		r->fast += r->slow;
-		r->slow = 0;
-		v->dram_bytes += est;
-		v->slow_bytes -= est;
 	} else {
-		r->slow += r->fast;
-		r->fast = 0;
-		v->dram_bytes -= est;
-		v->slow_bytes += est;
+		long rc = numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE);
+
+		if (rc < 0) {
+			dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
+			v->failed += n;
+			return 0;
+		}
+		/* rc > 0: that many pages were not moved, and the kernel
+		 * stored no status for their batch; ask where they are */
+		if (rc > 0 && numa_move_pages(v->vm.pid, n, pg, NULL, st, 0) < 0)
+			for (size_t k = 0; k < n; k++)
+				st[k] = -EFAULT;
 	}
-	if (r->moved_at >= 0 && r->dir == (promote ? -1 : 1) &&
-	    (int64_t)e->epoch - r->moved_at <= PINGPONG_EPOCHS)
-		v->pingpong++;
+	for (size_t k = 0; k < n; k++)
+		if (st[k] != target && st[k] != -ENOENT && st[k] != -EFAULT)
+			v->failed++;
+	/* Book what moved, not what was asked: a page the kernel could not
+	 * move (busy, under I/O) stays where it was, and the budget is held
+	 * against the real figure. st[] reports the node of pages already on
+	 * the target too, so the region's sampled pages are recounted. */
+	uint32_t total = r->fast + r->slow, there = 0;
+
+	for (size_t i = 0; i < r->npg && i * STRIDE < n; i++)
+		there += st[i * STRIDE] == target;
+	if (there > total)
+		there = total;
+	est = (uint64_t)(promote ? r->slow : r->fast) * SAMPLE;	/* asked */
+	moved = there > (promote ? r->fast : r->slow) ? (uint64_t)(there - (promote ? r->fast : r->slow)) * SAMPLE : 0;
+	if (promote) {
+		r->fast = there;
+		r->slow = total - there;
+		v->dram_bytes += moved;
+		v->slow_bytes = v->slow_bytes > moved ? v->slow_bytes - moved : 0;
+	} else {
+		r->slow = there;
+		r->fast = total - there;
+		v->dram_bytes = v->dram_bytes > moved ? v->dram_bytes - moved : 0;
+		v->slow_bytes += moved;
+	}
+	if (moved < est / 2)
+		dbg("VM %ld: region %zu: %llu of %llu KiB moved", v->vm.vmid, (size_t)(r - v->r),
+		    (unsigned long long)(moved >> 10), (unsigned long long)(est >> 10));
+	bool pp = r->moved_at >= 0 && r->dir == (promote ? -1 : 1) &&
+		  (int64_t)e->epoch - r->moved_at <= PINGPONG_EPOCHS;
+
+	v->pingpong += pp;
+	v->moves++;
+	if (pp && r->pp < PP_MAX)
+		r->pp++;
+	dbg("VM %ld epoch %llu: %s region %zu (heat %.0f, streak %d%s%s)%s", v->vm.vmid, (unsigned long long)e->epoch,
+	    promote ? "promote" : "demote", (size_t)(r - v->r), r->heat, r->streak, r->hot ? ", hot" : "",
+	    r->want ? ", wanted" : "", pp ? ": a ping-pong" : "");
 	r->moved_at = (int64_t)e->epoch;
 	r->dir = promote ? 1 : -1;
-	*(promote ? &v->promoted : &v->demoted) += est;
-	return est;
+	*(promote ? &v->promoted : &v->demoted) += moved;
+	return moved;
 }
 
 static const struct evm *sort_vm;
@@ -706,6 +752,7 @@ static void steer(struct engine *e, struct evm *v)
 	warm = v->seen >= WARM_EPOCHS;
 	mean = nord ? total / nord : 0;
 	hot_min = v->thr * mean;
+	dbg("VM %ld epoch %llu: mean heat %.0f, hot from %.0f", v->vm.vmid, (unsigned long long)e->epoch, mean, hot_min);
 
 	/* hot: at least thr x the VM's mean heat; the DRAM set: the hot
 	 * regions, hottest first, as far as the budget goes */
@@ -719,7 +766,11 @@ static void steer(struct engine *e, struct evm *v)
 		/* hot once it has been above the threshold two epochs running,
 		 * so one lucky early fault does not pull a region in */
 		r->streak = r->heat > 0 && r->heat >= hot_min ? r->streak + 1 : 0;
-		r->hot = warm && (r->streak >= 2 || (r->fast && r->streak >= 1));
+		/* a region that ping-ponged must stay hot 2 epochs longer per
+		 * ping-pong before it is promoted again: its heat is noise */
+		if (r->pp && (int64_t)e->epoch - r->moved_at > 4 * PINGPONG_EPOCHS)
+			r->pp = 0;
+		r->hot = warm && (r->streak >= 2 + 2 * r->pp || (r->fast && r->streak >= 1));
 		r->want = false;
 		if (!r->hot)
 			continue;
@@ -755,7 +806,7 @@ static void steer(struct engine *e, struct evm *v)
 	if (budget == UINT64_MAX && warm && !yielding)
 		for (size_t k = nord; k-- > 0 && left > 0;) {
 			struct region *r = &v->r[ord[k]];
-			if (r->fast && !r->hot && r->heat * (1 + eff_hyst(v)) < hot_min) {
+			if (r->fast && !r->hot && !held(e, r) && r->heat * (1 + eff_hyst(v)) < hot_min) {
 				left -= (double)move_region(e, v, r, false);
 				ncold++;
 			}
@@ -778,7 +829,7 @@ static void steer(struct engine *e, struct evm *v)
 		while ((v->dram_bytes + b > room || free_now < free_floor + b) &&
 		       cold_end > k + 1 && left > 0 && !yielding) {
 			struct region *c = &v->r[ord[--cold_end]];
-			if (!c->fast || c->want)
+			if (!c->fast || c->want || held(e, c))
 				continue;
 			if (c->heat * (1 + eff_hyst(v)) >= r->heat) {
 				cold_end = k + 1;	/* nothing colder left */
@@ -807,23 +858,30 @@ static void steer(struct engine *e, struct evm *v)
 }
 
 /* Thresholds from feedback; each change logged with its reason. */
-static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before)
+static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint64_t moves_before)
 {
 	double t = v->pol.target_slow;
 
+	v->win_moves += v->moves - moves_before;
+	v->win_pp += v->pingpong - pingpong_before;
 	if (e->epoch - v->attached_epoch < 3)
 		return;		/* heat still settling */
-	if (v->pingpong > pingpong_before) {
-		double h = v->hyst * 1.5 + 0.25;
-		if (h > HYST_MAX)
-			h = HYST_MAX;
+	/* Ping-pong widens the hysteresis when it is a pattern, not noise:
+	 * more than PP_SHARE of the regions moved in this window of
+	 * PINGPONG_EPOCHS epochs. A lone region that comes back is held to a
+	 * longer streak instead (region.pp), and moves of others go on. */
+	if (v->pingpong > pingpong_before && v->win_pp > PP_SHARE * v->win_moves) {
+		double h = v->hyst + 0.25 > HYST_MAX ? HYST_MAX : v->hyst + 0.25;
+
 		if (h != v->hyst)
-			adjust(e, v, "%llu ping-pong(s): a region moved back within %d epochs; hysteresis %.2f -> %.2f",
-			       (unsigned long long)(v->pingpong - pingpong_before), PINGPONG_EPOCHS, v->hyst, h);
+			adjust(e, v, "%llu ping-pong(s) in %llu region moves within %d epochs: hysteresis %.2f -> %.2f",
+			       (unsigned long long)v->win_pp, (unsigned long long)v->win_moves, PINGPONG_EPOCHS, v->hyst, h);
 		v->hyst = h;
 	} else if (v->hyst > HYST_BASE && e->epoch % PINGPONG_EPOCHS == 0) {
 		v->hyst = v->hyst * 0.8 < HYST_BASE ? HYST_BASE : v->hyst * 0.8;
 	}
+	if (e->epoch % PINGPONG_EPOCHS == 0)
+		v->win_pp = v->win_moves = 0;
 	if (v->budget_use > 0.99) {
 		if (++v->budget_full == 3) {
 			double h = v->hyst + 0.25 > HYST_MAX ? HYST_MAX : v->hyst + 0.25;
@@ -901,7 +959,7 @@ void engine_epoch(struct engine *e)
 	free(h);
 	for (int i = 0; i < e->nvm; i++) {
 		struct evm *v = e->vm[i];
-		uint64_t pp = v->pingpong;
+		uint64_t pp = v->pingpong, mv = v->moves;
 
 		struct vm_stats st;
 		if (!samplers_vm_stats(&e->s, v->slot, &st)) {
@@ -914,7 +972,7 @@ void engine_epoch(struct engine *e)
 		placement(e, v);
 		storage(e, v);
 		steer(e, v);
-		tune(e, v, pp);
+		tune(e, v, pp, mv);
 		shield(e, v);
 	}
 	if (!getrusage(RUSAGE_SELF, &ru))
@@ -1034,9 +1092,9 @@ void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
 	read_heat(e, h, nh);
 	for (int i = 0; i < e->nvm; i++) {
-		uint64_t pp = e->vm[i]->pingpong;
+		uint64_t pp = e->vm[i]->pingpong, mv = e->vm[i]->moves;
 		steer(e, e->vm[i]);
-		tune(e, e->vm[i], pp);
+		tune(e, e->vm[i], pp, mv);
 	}
 }
 

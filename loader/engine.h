@@ -57,6 +57,8 @@ struct evm {
 	double slow_share, budget_use;
 	int budget_full;
 	uint64_t promoted, demoted, pingpong, failed;
+	uint64_t moves;			/* regions moved, ever */
+	uint64_t win_pp, win_moves;	/* ping-pongs and moves this window */
 	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
 	/* the kernel promoting this VM's pages back: tierd stops demoting a while */
 	uint64_t yield_until, yield_len;

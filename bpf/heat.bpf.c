@@ -117,10 +117,13 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 
 /*
  * Weight of a fault at addr: 1e15 / (ns since the newest scan window that
- * covers it)^2, the latency taken as at least TIERD_LAT_FLOOR_NS (100 us: so
- * 1e5 .. 0), or 0 if no recorded window covers it. The floor is where
+ * covers it)^2, the latency taken as at least TIERD_LAT_FLOOR_NS (1 ms: so
+ * 1000 .. 0), or 0 if no recorded window covers it. The floor is where
  * "touched at once" ends: at 1 ms, lab regions touched a few hundred times a
- * second scored half as much as hot ones; at 100 us, a fifth. Squared, because after a scan the hot
+ * second score half as much as hot ones; at 100 us a fifth, but a lucky
+ * early fault of a cold region then weighs so much that the lab's
+ * heat-precision test found 27 of the 32 hottest in the hot set, not 32.
+ * Squared, because after a scan the hot
  * regions fault first but not at once: each hint fault takes its time, so
  * the last hot region of a large hot set may fault as late as the first
  * cold ones; 1/latency^2 makes the score a near-threshold "faulted early"

@@ -50,8 +50,8 @@ struct heat_val {
 #define TIERD_SCAN_HORIZON_NS	(10ULL * 1000000000ULL)
 
 /* A fault sooner than this after its scan weighs as if this late: the
- * most one hint fault can weigh is 1e15 / floor^2 (1e5 at 100 us). */
-#define TIERD_LAT_FLOOR_NS	100000ULL
+ * most one hint fault can weigh is 1e15 / floor^2 (1000 at 1 ms). */
+#define TIERD_LAT_FLOOR_NS	1000000ULL
 #define TIERD_WEIGHT_MAX	(1000000000000000ULL / (TIERD_LAT_FLOOR_NS * TIERD_LAT_FLOOR_NS))
 
 /* Per-VM counters of the samplers, a per-CPU array indexed by slot. */

@@ -71,18 +71,6 @@ struct {
 	__type(value, struct rate);
 } rate SEC(".maps");
 
-static __always_inline bool in_ranges(const struct vm_cfg *vm, __u64 addr)
-{
-	__u32 n = vm->nr_ranges;
-
-	if (!n)
-		return true;
-	for (__u32 i = 0; i < TIERD_MAX_RANGES; i++)
-		if (i < n && addr >= vm->start[i] && addr < vm->end[i])
-			return true;
-	return false;
-}
-
 /* Does [start, end) overlap guest RAM? (no ranges known: all of it) */
 static __always_inline bool overlaps_ranges(const struct vm_cfg *vm, __u64 start, __u64 end)
 {
@@ -190,7 +178,7 @@ static __always_inline int account(__u64 addr)
 	if (!vm)
 		return 0;
 	slot = vm->slot;
-	if (!in_ranges(vm, addr)) {
+	if (!overlaps_ranges(vm, addr, addr + 1)) {
 		vm_stat_add(slot, VS_OUT_OF_RANGE, 1);
 		return 0;
 	}

@@ -413,7 +413,7 @@ static bool blackout(const struct engine *e, const struct region *r)
  * to show its heat, and moving it straight back is a ping-pong. */
 static bool held(const struct engine *e, const struct region *r)
 {
-	return r->dir > 0 && r->moved_at >= 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
+	return r->dir > 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
 }
 
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
@@ -592,14 +592,14 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	 * move (busy, under I/O) stays where it was, and the budget is held
 	 * against the real figure. st[] reports the node of pages already on
 	 * the target too, so the region's sampled pages are recounted. */
-	uint32_t total = r->fast + r->slow, there = 0;
+	uint32_t total = r->fast + r->slow, before = promote ? r->fast : r->slow, there = 0;
 
 	for (size_t i = 0; i < r->npg && i * STRIDE < n; i++)
 		there += st[i * STRIDE] == target;
 	if (there > total)
 		there = total;
 	est = (uint64_t)(promote ? r->slow : r->fast) * SAMPLE;	/* asked */
-	moved = there > (promote ? r->fast : r->slow) ? (uint64_t)(there - (promote ? r->fast : r->slow)) * SAMPLE : 0;
+	moved = there > before ? (uint64_t)(there - before) * SAMPLE : 0;
 	if (promote) {
 		r->fast = there;
 		r->slow = total - there;

@@ -869,7 +869,7 @@ static void steer(struct engine *e, struct evm *v)
 	 * that the LRU partly demoted, 96% of accesses in DRAM against 80%.) */
 	bool by_lru = false;
 
-	if (v->dram_bytes > budget && !v->seen && !yielding && left > 0) {
+	if (v->dram_bytes > budget && !v->seen && !yielding && left > 0 && !e->sim) {
 		double got = reclaim_excess(e, v, (uint64_t)fmin(v->dram_bytes - budget + margin, left));
 
 		if ((by_lru = got >= 0))
@@ -1159,6 +1159,7 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 		r->lo = base + (k << RSHIFT);
 		r->hi = r->lo + (1UL << RSHIFT);
 		r->moved_at = -1;
+		r->npg = npg;		/* move_region books what its sampled pages say */
 		*(k < nr * dram_share ? &r->fast : &r->slow) = npg;
 		*(k < nr * dram_share ? &v->dram_bytes : &v->slow_bytes) += (uint64_t)npg * SAMPLE;
 	}

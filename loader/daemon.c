@@ -53,6 +53,7 @@ static struct daemon {
 	struct engine e;
 	struct config cfg;
 	struct config_stamp stamp;	/* of the files last read (or last refused) */
+	struct config_stamp moving;	/* of the files seen changed, not read yet */
 	struct config file;		/* host settings as tierd.conf gave them at start */
 	bool metrics_cli;		/* --metrics-dir given: the file's does not count */
 	bool auto_attach;		/* the host daemon: attach what the files ask for */
@@ -192,7 +193,7 @@ static void reconcile(void)
 	}
 }
 
-/* Re-read the files if they changed (or on SIGHUP); a bad file changes nothing. */
+/* Re-read the files if they changed and held still an epoch (or on SIGHUP); a bad file changes nothing. */
 static void reload(bool force)
 {
 	struct config_stamp now;
@@ -202,7 +203,14 @@ static void reload(bool force)
 	config_stamp(&d.cfg, &now);
 	if (!force && config_stamp_eq(&now, &d.stamp))
 		return;
-	d.stamp = now;
+	/* A changed file is read once it has held still for an epoch: an
+	 * editor or pmxcfs may be writing it now, and a half-written policy
+	 * file parses fine, missing the VMs in its unwritten part. */
+	if (!force && !config_stamp_eq(&now, &d.moving)) {
+		d.moving = now;
+		return;
+	}
+	d.stamp = d.moving = now;
 	config_init(&n);
 	if (config_load(&n, d.cfg.path, false, why, sizeof(why))) {
 		err("%s; keeping the previous configuration", why);
@@ -440,7 +448,7 @@ static int run(int argc, char **argv, bool daemon_only)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
 		const char *name = NULL;
 		int k;
 
@@ -488,6 +496,7 @@ static int run(int argc, char **argv, bool daemon_only)
 			break;
 		case 'j': json = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'v': log_init(log_verbosity + 1); break;	/* also after other options */
 		default: usage(stderr); return 2;
 		}
 	}
@@ -513,6 +522,7 @@ static int run(int argc, char **argv, bool daemon_only)
 	}
 	config_fix_ptrs(&d.cfg);
 	config_stamp(&d.cfg, &d.stamp);
+	d.moving = d.stamp;
 	if (have_vm && !detach) {
 		struct policy p;
 		if (config_policy(&d.cfg, vmid, &manual, &p, why, sizeof(why)))

@@ -55,7 +55,7 @@ bench:
 	$(Q)tools/bench/loop.sh >build/loop.md
 	$(Q)tools/bench/overhead
 	$(Q)tools/bench/run
-	$(Q)cat build/bench.md build/loop.md build/overhead.md >docs/bench.md
+	$(Q)for f in build/bench.md build/loop.md build/overhead.md; do cat $$f; echo; done >docs/bench.md
 	$(Q)echo "bench: docs/bench.md"
 
 demo:

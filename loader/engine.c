@@ -1069,11 +1069,19 @@ void engine_epoch(struct engine *e)
 		}
 		if (arriving(e, v))
 			continue;
+		double t0 = now_s();
+
 		placement(e, v);
 		storage(e, v);
 		steer(e, v);
 		tune(e, v, pp, mv);
 		shield(e, v);
+		/* the kernel can hold tierd in move_pages or memory.reclaim
+		 * (direct reclaim, compaction) when DRAM is full; say so */
+		if (now_s() - t0 > 2 * e->o.epoch_s)
+			warn("VM %ld epoch %llu: steering took %.1f s against a %.1f s epoch (the kernel held tierd in its "
+			     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, now_s() - t0,
+			     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
 	}
 	if (!getrusage(RUSAGE_SELF, &ru))
 		e->cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;

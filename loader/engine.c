@@ -663,10 +663,13 @@ static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 {
 	char path[700], swap[700], buf[64], b1[32], b2[32];
 	uint64_t before = v->dram_bytes, room = node_free("", e->topo.first_slow);
-	bool hold_swap = false;
+	bool hold_swap = false, demotion = false;
 	int rc;
 
-	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0 || (buf[0] != 't' && buf[0] != '1'))
+	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	if (parse_bool(buf, &demotion) || !demotion)
 		return -1;
 	want = want < room / 2 ? want : room / 2;
 	if (want < (2UL << 20))
@@ -897,7 +900,7 @@ static void steer(struct engine *e, struct evm *v)
 	}
 	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget && !yielding && !by_lru;) {
 		struct region *r = &v->r[ord[k]];
-		if (r->fast && !(v->pol.pin_hot && r->hot && v->seen >= WARM_EPOCHS && !v->budget_bound)) {
+		if (r->fast && !(v->pol.pin_hot && r->hot && !v->budget_bound)) {	/* hot implies warm */
 			left -= (double)move_region(e, v, r, false);
 			nover++;
 		}
@@ -957,6 +960,12 @@ static void steer(struct engine *e, struct evm *v)
 	free(ord);
 }
 
+/* The hysteresis one step wider, at most HYST_MAX. */
+static double wider(double hyst)
+{
+	return fmin(hyst + 0.25, HYST_MAX);
+}
+
 /* Thresholds from feedback; each change logged with its reason. */
 static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint64_t moves_before)
 {
@@ -971,7 +980,7 @@ static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint
 	 * PINGPONG_EPOCHS epochs. A lone region that comes back is held to a
 	 * longer streak instead (region.pp), and moves of others go on. */
 	if (v->pingpong > pingpong_before && v->win_pp > PP_SHARE * v->win_moves) {
-		double h = v->hyst + 0.25 > HYST_MAX ? HYST_MAX : v->hyst + 0.25;
+		double h = wider(v->hyst);
 
 		if (h != v->hyst)
 			adjust(e, v, "%llu ping-pong(s) in %llu region moves within %d epochs: hysteresis %.2f -> %.2f",
@@ -984,7 +993,7 @@ static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint
 		v->win_pp = v->win_moves = 0;
 	if (v->budget_use > 0.99) {
 		if (++v->budget_full == 3) {
-			double h = v->hyst + 0.25 > HYST_MAX ? HYST_MAX : v->hyst + 0.25;
+			double h = wider(v->hyst);
 			adjust(e, v, "migration budget used up 3 epochs running (%.0f MB/s): hysteresis %.2f -> %.2f",
 			       v->pol.rate_mbs, v->hyst, h);
 			v->hyst = h;
@@ -1078,9 +1087,11 @@ void engine_epoch(struct engine *e)
 		shield(e, v);
 		/* the kernel can hold tierd in move_pages or memory.reclaim
 		 * (direct reclaim, compaction) when DRAM is full; say so */
-		if (now_s() - t0 > 2 * e->o.epoch_s)
+		double took = now_s() - t0;
+
+		if (took > 2 * e->o.epoch_s)
 			warn("VM %ld epoch %llu: steering took %.1f s against a %.1f s epoch (the kernel held tierd in its "
-			     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, now_s() - t0,
+			     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, took,
 			     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
 	}
 	if (!getrusage(RUSAGE_SELF, &ru))
@@ -1155,6 +1166,17 @@ void engine_status(struct engine *e, FILE *f, bool json)
 /* ---- the decision loop alone, for the benchmark ---- */
 
 #define SIM_BASE (1ULL << 40)
+
+void engine_sim_start(struct engine *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->sim = true;
+	e->s.scan_via = "simulated";	/* heat is the score, as with scan windows */
+	e->o.epoch_s = 2;
+	e->o.host_rate_mbs = 1024;
+	e->topo.first_fast = 0;
+	e->topo.first_slow = 1;
+}
 
 int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share)
 {

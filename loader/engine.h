@@ -109,6 +109,7 @@ void engine_stop(struct engine *e);
  * of it in DRAM; then epochs fed with heat readings (region numbers are
  * address >> 21 from 1 << 40 / 2 MiB up; slot = the VM's index).
  */
+void engine_sim_start(struct engine *e);	/* no kernel: epoch 2 s, 1024 MB/s, nodes 0 and 1 */
 int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share);
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh);
 /* What engine_attach allocates for a VM of ram_bytes (regions, sampled pages). */

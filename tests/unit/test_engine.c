@@ -27,13 +27,7 @@ static struct evm *sim(int epochs, double (*score)(uint64_t k))
 {
 	struct region_count *h = calloc(nr, sizeof(*h));
 
-	memset(&e, 0, sizeof(e));
-	e.sim = true;
-	e.s.scan_via = "simulated";
-	e.o.epoch_s = 2;
-	e.o.host_rate_mbs = 1024;
-	e.topo.first_fast = 0;
-	e.topo.first_slow = 1;
+	engine_sim_start(&e);
 	policy_default(&p);
 	p.vmid = 101;
 	p.dram_max = 256 * MiB;

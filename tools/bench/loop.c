@@ -54,14 +54,7 @@ static void run(int nvm, uint64_t ram, FILE *md)
 	uint64_t nr = ram >> 21, nh = nr * (uint64_t)nvm;
 	double t[TIMED];
 
-	memset(&e, 0, sizeof(e));
-	e.sim = true;
-	e.s.scan_via = "simulated";	/* heat is the score, as with scan windows */
-	e.o.epoch_s = 2;
-	e.o.host_rate_mbs = 1024;
-	e.o.dram_free_min = 0;
-	e.topo.first_fast = 0;
-	e.topo.first_slow = 1;
+	engine_sim_start(&e);
 	for (int i = 0; i < nvm; i++) {
 		struct policy p;
 		policy_default(&p);

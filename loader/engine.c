@@ -36,7 +36,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include "config.h"
 #include "engine.h"
@@ -538,6 +537,8 @@ static void exact_totals(struct engine *e, struct evm *v)
 
 static void placement(struct engine *e, struct evm *v)
 {
+	uint64_t booked = v->dram_bytes;	/* as the last epoch's moves left it */
+
 	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
 		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
 
@@ -564,8 +565,6 @@ static void placement(struct engine *e, struct evm *v)
 		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
 	}
 	/* the budget is held against exact figures, not the sample */
-	uint64_t booked = v->dram_bytes_end;
-
 	exact_totals(e, v);
 	dbg("VM %ld epoch %llu: DRAM %.1f MiB (booked at the end of the last epoch: %.1f MiB)", v->vm.vmid,
 	    (unsigned long long)e->epoch, v->dram_bytes / 1048576.0, booked / 1048576.0);
@@ -993,8 +992,9 @@ static void steer(struct engine *e, struct evm *v)
 	 * known only from the sampled pages, and in the lab the booked
 	 * figure was off by up to 100 MiB in an epoch of heavy moves (cause
 	 * not found). Undoing tierd's own overshoot goes past the MB/s limit. */
-	for (int round = 0; np && budget != UINT64_MAX && !e->sim && round < 2; round++) {
-		exact_totals(e, v);
+	for (int round = 0, n0 = -1; np && budget != UINT64_MAX && !e->sim && round < 2 && nover != n0; round++) {
+		exact_totals(e, v);	/* read again only after demoting */
+		n0 = nover;
 		for (size_t k = nord; k-- > 0 && v->dram_bytes > budget - margin / 2;) {
 			struct region *r = &v->r[ord[k]];
 			if (r->fast && !r->want) {
@@ -1008,7 +1008,6 @@ static void steer(struct engine *e, struct evm *v)
 		     "DRAM %llu MiB", v->vm.vmid, (unsigned long long)e->epoch,
 		     (unsigned long long)((v->promoted - p0) >> 20), np, (unsigned long long)((v->demoted - d0) >> 20),
 		     nover, ncold, nroom, (unsigned long long)(v->dram_bytes >> 20));
-	v->dram_bytes_end = v->dram_bytes;
 	v->budget_use = budget0 > 0 ? (budget0 - (left > 0 ? left : 0)) / budget0 : 0;
 	e->host_budget_left -= budget0 - (left > 0 ? left : 0);
 	free(ord);
@@ -1107,12 +1106,8 @@ void engine_epoch(struct engine *e)
 {
 	struct region_count *h = NULL;
 	long nh;
-	struct rusage ru;
+	double cpu0 = cpu_s(NULL), cpu, sys;
 
-	double cpu0 = e->cpu_s;
-
-	if (!getrusage(RUSAGE_SELF, &ru))
-		cpu0 = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	e->epoch++;
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
 	for (int i = 0; i < e->nvm;) {
@@ -1161,12 +1156,9 @@ void engine_epoch(struct engine *e)
 			     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, took,
 			     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
 	}
-	if (!getrusage(RUSAGE_SELF, &ru)) {
-		double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-
+	if ((cpu = cpu_s(&sys)) >= 0) {
 		dbg("epoch %llu: %.2f CPU s between epochs, %.2f in this one (user %.1f s, system %.1f s in all)",
-		    (unsigned long long)e->epoch, cpu0 - e->cpu_s, cpu - cpu0, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-		    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+		    (unsigned long long)e->epoch, cpu0 - e->cpu_s, cpu - cpu0, cpu - sys, sys);
 		e->cpu_s = cpu;
 	}
 }

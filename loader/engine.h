@@ -54,7 +54,6 @@ struct evm {
 	int seen;			/* epochs in which it had samples */
 	/* figures of the last epoch */
 	uint64_t dram_bytes, slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
-	uint64_t dram_bytes_end;		/* dram_bytes as booked at the end of the last epoch */
 	double slow_share, budget_use;
 	int budget_full;
 	uint64_t promoted, demoted, pingpong, failed;

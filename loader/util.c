@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "util.h"
@@ -136,6 +137,19 @@ double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double cpu_s(double *sys_s)
+{
+	struct rusage ru;
+	double sys;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	if (sys_s)
+		*sys_s = sys;
+	return sys + ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 }
 
 const char *fmt_bytes(uint64_t b, char *buf, size_t size)

@@ -21,6 +21,9 @@ const char *cgroup2_mount(void);
 /* The cgroup id (kernfs node id) of a cgroup directory, or 0. */
 uint64_t cgroup_id(const char *path);
 double now_s(void);
+/* CPU seconds this process has used (user and system), -1 if unknown;
+ * the system part into *sys_s if given. */
+double cpu_s(double *sys_s);
 /*
  * Bytes on each node (bytes[0..max_nodes)) of the mappings in a numa_maps
  * file (/proc/PID/numa_maps) that start inside one of `n` [start, end)

@@ -819,8 +819,10 @@ static void steer(struct engine *e, struct evm *v)
 	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s, left, budget0;
 	uint64_t budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
 	/* promotions fill to a margin below the budget: their sizes are
-	 * estimated from sampled pages, the budget is held exactly */
-	uint64_t margin = budget == UINT64_MAX ? 0 : budget / 100 > (4UL << 20) ? budget / 100 : 4UL << 20;
+	 * estimated from sampled pages, and step 4 finds an overshoot only
+	 * after it happened (at max(1%, 4 MiB) a CI run saw the VM at 512.1
+	 * MiB on 512 between the two) */
+	uint64_t margin = budget == UINT64_MAX ? 0 : budget / 50 > (8UL << 20) ? budget / 50 : 8UL << 20;
 	uint64_t room = budget - margin;
 	bool warm;
 

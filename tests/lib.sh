@@ -72,3 +72,28 @@ wait_for() {
 	for _ in $(seq $((t * 2))); do eval "$cond" && return 0; sleep 0.5; done
 	fail "after ${t}s: $what"
 }
+
+# step 'what': a line with the seconds since the test began, so a slow run's
+# log shows where its time went
+step() { echo "[${SECONDS}s] $*"; }
+
+# Progress in tierd's own epochs, not in wall-clock seconds. Under TCG a
+# busy machine stretches the guest's accesses, the NUMA scanner and tierd's
+# migrations alike; a fixed sleep then measures the machine, not tierd.
+# tierd_epoch: the daemon's epoch count.
+tierd_epoch() { "$TIERD" status --json | jq .epoch; }
+# wait_epochs N [CAP]: until the daemon has finished N more epochs; fails
+# after CAP seconds (default: 10 x N epochs' worth).
+wait_epochs() {
+	local n=$1 e0 e
+	e0=$(tierd_epoch)
+	local ep; ep=$("$TIERD" status --json | jq .epoch_s)
+	local cap=${2:-$(awk -v n="$n" -v s="$ep" 'BEGIN { printf "%d", n * s * 10 + 30 }')}
+	local until=$((SECONDS + cap))
+	while [ $SECONDS -lt $until ]; do
+		e=$(tierd_epoch)
+		[ $((e - e0)) -ge "$n" ] && return 0
+		sleep 0.5
+	done
+	fail "tierd ran $((e - e0)) of $n epochs in ${cap}s"
+}

@@ -55,6 +55,50 @@ static int save(void)
 	return rename(tmp, journal) ? -errno : 0;
 }
 
+/*
+ * A journal line is put back only if tierd could have written it: a knob
+ * tierd sets (the NUMA-balancing sysctls and debugfs knobs, and a cgroup
+ * file in qemu.slice), a value of the form those knobs take (a number or
+ * "max"), and a complete line. The journal sits in root's /run/tierd, but
+ * a truncated or corrupt one must not make tierd write elsewhere.
+ */
+static const char *const knob_prefixes[] = {
+	"/proc/sys/kernel/numa_balancing",		/* and _promote_rate_limit_MBps */
+	"/sys/kernel/debug/sched/numa_balancing/",
+};
+static const char *const cgroup_knobs[] = { "memory.low", "memory.min", "memory.swap.max" };
+
+static bool value_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n || n > 24)
+		return false;
+	if (!strcmp(v, "max"))
+		return true;
+	return strspn(v, "0123456789") == n;
+}
+
+bool knob_restorable(const char *path, const char *value)
+{
+	const char *cg = cgroup2_mount(), *leaf;
+	size_t cl;
+
+	if (!value_ok(value) || path[0] != '/' || strstr(path, "/.") || strpbrk(path, " \t\n"))
+		return false;
+	for (size_t i = 0; i < sizeof(knob_prefixes) / sizeof(*knob_prefixes); i++)
+		if (!strncmp(path, knob_prefixes[i], strlen(knob_prefixes[i])))
+			return true;
+	if (!cg || strncmp(path, cg, (cl = strlen(cg))) || strncmp(path + cl, "/qemu.slice", 11) ||
+	    (path[cl + 11] != '/' && path[cl + 11]))
+		return false;
+	leaf = strrchr(path, '/') + 1;
+	for (size_t i = 0; i < sizeof(cgroup_knobs) / sizeof(*cgroup_knobs); i++)
+		if (!strcmp(leaf, cgroup_knobs[i]))
+			return true;
+	return false;
+}
+
 int knobs_open(const char *path)
 {
 	char line[1024], dir[256], *slash;
@@ -69,8 +113,10 @@ int knobs_open(const char *path)
 	}
 	if (!(f = fopen(journal, "r")))
 		return errno == ENOENT ? 0 : -errno;
-	if (fgets(line, sizeof(line), f) && sscanf(line, "pid %d", &pid) == 1 && pid != getpid() &&
-	    pid > 0 && !kill(pid, 0)) {
+	if (!fgets(line, sizeof(line), f) || sscanf(line, "pid %d", &pid) != 1)
+		warn("%s: no 'pid N' first line (truncated or not tierd's): restoring only the lines tierd could have written",
+		     journal);
+	else if (pid != getpid() && pid > 0 && !kill(pid, 0)) {
 		char comm[64], p[64];
 
 		snprintf(p, sizeof(p), "/proc/%d/comm", pid);
@@ -80,16 +126,37 @@ int knobs_open(const char *path)
 			return -EBUSY;
 		}
 	}
-	while (fgets(line, sizeof(line), f)) {
+	for (int ln = 2; fgets(line, sizeof(line), f); ln++) {
+		size_t len = strlen(line);
 		char *tab = strchr(line, '\t');
 
-		if (!tab)
+		if (!len || line[len - 1] != '\n') {
+			int c;
+
+			if (feof(f)) {
+				warn("%s:%d: a line cut short (the journal was truncated): not restored", journal, ln);
+				break;
+			}
+			warn("%s:%d: longer than any line tierd writes: ignored", journal, ln);
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
 			continue;
+		}
+		if (!tab) {
+			warn("%s:%d: not a 'path<TAB>value' line: ignored", journal, ln);
+			continue;
+		}
 		*tab = 0;
 		chomp(tab + 1);
+		if (!knob_restorable(line, tab + 1)) {
+			warn("%s:%d: '%.200s' = '%.40s' is not a knob tierd sets: not restored", journal, ln, line, tab + 1);
+			continue;
+		}
 		if (!write_file(line, tab + 1)) {
 			warn("restored %s to '%s' (left by a tierd that did not exit cleanly)", line, tab + 1);
 			n++;
+		} else {
+			warn("%s:%d: could not restore %s to '%s'", journal, ln, line, tab + 1);
 		}
 	}
 	fclose(f);

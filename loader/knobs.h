@@ -2,6 +2,8 @@
 #ifndef TIERD_KNOBS_H
 #define TIERD_KNOBS_H
 
+#include <stdbool.h>
+
 /*
  * Every kernel or cgroup setting tierd changes goes through here: the old
  * value is written to a journal (/run/tierd/knobs) before the new one is
@@ -15,6 +17,8 @@ int knob_set(const char *path, const char *value);
 void knob_restore(const char *path);
 void knob_restore_dir(const char *dir);
 void knobs_restore_all(void);
+/* Could the journal line `path` = `value` have been written by tierd? */
+bool knob_restorable(const char *path, const char *value);
 /* Old and current value of a knob tierd holds; NULL if it holds none. */
 const char *knob_old(const char *path);
 

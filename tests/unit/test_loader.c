@@ -131,12 +131,15 @@ static void test_vm_resolve(void)
 	CHECK(resolve(101, why) == 0, "a good VM: %s", why);
 
 	/* guest RAM from the memory map: the big rw anon mapping, not libc's */
-	put("proc/4242/maps",
-	    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234 /usr/bin/kvm\n"
-	    "7f0000000000-7f0040000000 rw-p 00000000 00:00 0 \n"
-	    "7f0040000000-7f0040400000 rw-p 00000000 00:00 0 \n"
-	    "7f1000000000-7f1010000000 rw-s 00000000 00:01 77 /memfd:pc.ram (deleted)\n"
-	    "7f2000000000-7f2000100000 r--p 00000000 08:01 99 /usr/lib/libc.so.6\n", 380);
+	{
+		static const char maps[] =
+		    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234 /usr/bin/kvm\n"
+		    "7f0000000000-7f0040000000 rw-p 00000000 00:00 0 \n"
+		    "7f0040000000-7f0040400000 rw-p 00000000 00:00 0 \n"
+		    "7f1000000000-7f1010000000 rw-s 00000000 00:01 77 /memfd:pc.ram (deleted)\n"
+		    "7f2000000000-7f2000100000 r--p 00000000 08:01 99 /usr/lib/libc.so.6\n";
+		put("proc/4242/maps", maps, sizeof(maps) - 1);
+	}
 	{
 		struct vm vm;
 		snprintf(path, sizeof(path), "%s/proc", root);

@@ -94,10 +94,34 @@ static int apply(struct policy *p, const struct popts *l, char *why, size_t whyl
 	return 0;
 }
 
+/*
+ * A folder or file tierd.conf names: absolute, no "." or ".." component,
+ * no control characters, and not in the kernel's own trees (/proc, /sys,
+ * /dev), where tierd.prom or a policies file has no business.
+ */
 static int set_path(char *dst, size_t size, const char *key, const char *v, char *why, size_t whylen)
 {
+	static const char *const kernel[] = { "/proc", "/sys", "/dev" };
+	const char *bad = NULL;
+
 	if (v[0] != '/' || strlen(v) >= size) {
-		snprintf(why, whylen, "%s: '%s' is not an absolute path (under %zu bytes)", key, v, size);
+		snprintf(why, whylen, "%s: '%.300s' is not an absolute path (under %zu bytes)", key, v, size);
+		return -1;
+	}
+	for (const char *c = v; *c && !bad; c++)
+		if (iscntrl((unsigned char)*c))
+			bad = "holds a control character";
+	for (const char *c = v; *c && !bad; c++)
+		if (c[0] == '/' && c[1] == '.' && (!c[2] || c[2] == '/' || (c[2] == '.' && (!c[3] || c[3] == '/'))))
+			bad = "has a '.' or '..' component";
+	const char *t = v + strspn(v, "/") - 1;		/* "//proc" is /proc */
+	for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]) && !bad; i++) {
+		size_t l = strlen(kernel[i]);
+		if (!strncmp(t, kernel[i], l) && (!t[l] || t[l] == '/'))
+			bad = "lies under /proc, /sys or /dev";
+	}
+	if (bad) {
+		snprintf(why, whylen, "%s: '%.300s' %s", key, v, bad);
 		return -1;
 	}
 	snprintf(dst, size, "%s", v);

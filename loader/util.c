@@ -168,16 +168,26 @@ const char *fmt_bytes(uint64_t b, char *buf, size_t size)
 
 long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes)
 {
+	FILE *f;
+	long r;
+
+	memset(bytes, 0, sizeof(*bytes) * (max_nodes < 64 ? max_nodes : 64));
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	r = numa_maps_read(f, ranges, n, bytes, max_nodes);
+	fclose(f);
+	return r;
+}
+
+long numa_maps_read(FILE *f, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes)
+{
 	enum { MAX = 64 };
 	char line[4096];
 	long found = 0;
-	FILE *f;
 
 	if (max_nodes > MAX)
 		max_nodes = MAX;
 	memset(bytes, 0, sizeof(*bytes) * max_nodes);
-	if (!(f = fopen(path, "re")))
-		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t start = strtoull(line, NULL, 16), psz = 4096, pages[MAX] = {0};
 		bool in = !n;
@@ -201,7 +211,6 @@ long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint6
 		for (int k = 0; k < max_nodes; k++)
 			bytes[k] += pages[k] * psz;
 	}
-	fclose(f);
 	return found;
 }
 

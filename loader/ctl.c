@@ -140,6 +140,17 @@ double ctl_deadline(const struct ctl *s)
 	return d;
 }
 
+int ctl_wait_ms(const struct ctl *s, double now, double until)
+{
+	double dl = ctl_deadline(s);
+
+	if (dl && dl < until)
+		until = dl;
+	if (until <= now)
+		return 0;
+	return until - now > 86400 ? 86400000 : (int)((until - now) * 1000) + 1;
+}
+
 static void drop(struct ctl *s, int i)
 {
 	close(s->c[i].fd);

@@ -66,6 +66,10 @@ int ctl_listen(struct ctl *s, const char *path);
 int ctl_pollfds(const struct ctl *s, struct pollfd *p, int max);
 /* The earliest client deadline, or 0 with no client. */
 double ctl_deadline(const struct ctl *s);
+/* poll()'s timeout at `now` for a loop due at `until`: the earlier of it and
+ * the clients' deadlines, in ms, rounded up; 0 if one has passed already
+ * (an epoch took longer than a client's time left). */
+int ctl_wait_ms(const struct ctl *s, double now, double until);
 /*
  * After poll (p, n from ctl_pollfds; n may be 0 to only expire): accept,
  * read, answer and write what is ready without waiting, and drop clients

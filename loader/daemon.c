@@ -574,14 +574,11 @@ static int run(int argc, char **argv, bool daemon_only)
 		}
 		/* wait for the epoch, a signal, or the socket; never on one client */
 		struct pollfd p[2 + CTL_MAX_CLIENTS];
-		double until = next, dl = ctl_deadline(&ctl);
 		int np = 0;
-		if (dl && dl < until)
-			until = dl;
 		if (wake_pipe[0] >= 0)
 			p[np++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
 		int nc = ctl_pollfds(&ctl, p + np, CTL_MAX_CLIENTS + 1);
-		if (poll(p, (nfds_t)(np + nc), (int)((until - now) * 1000) + 1) > 0 && np && p[0].revents) {
+		if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(&ctl, now, next)) > 0 && np && p[0].revents) {
 			char b[64];
 			while (read(wake_pipe[0], b, sizeof(b)) > 0)
 				;

@@ -170,11 +170,8 @@ static void test_server(void)
 			continue;
 		}
 		struct pollfd p[1 + CTL_MAX_CLIENTS];
-		double until = next, dl = ctl_deadline(&s);
-		if (dl && dl < until)
-			until = dl;
 		int n = ctl_pollfds(&s, p, 1 + CTL_MAX_CLIENTS);
-		poll(p, (nfds_t)n, (int)((until - now) * 1000) + 1);
+		poll(p, (nfds_t)n, ctl_wait_ms(&s, now, next));
 		ctl_service(&s, p, n, now_s(), reply, NULL);
 	}
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the clients got wrong answers (status %d)", status);
@@ -184,6 +181,13 @@ static void test_server(void)
 	CHECK(s.dropped >= 2, "dropped %lu", s.dropped);
 	printf("server: %d epochs of %.1f s, the latest %.1f ms late; %lu served, %lu refused, %lu dropped\n",
 	       epochs, epoch, late * 1000, s.served, s.refused, s.dropped);
+	/* the wait: the epoch or the first deadline, never negative (forever) */
+	CHECK(ctl_wait_ms(&s, 10, 10.5) / 10 == 50, "no client: %d", ctl_wait_ms(&s, 10, 10.5));
+	s.nc = 1;
+	s.c[0].deadline = 10.2;
+	CHECK(ctl_wait_ms(&s, 10, 10.5) / 10 == 20, "a client due first: %d", ctl_wait_ms(&s, 10, 10.5));
+	CHECK(ctl_wait_ms(&s, 11, 11.5) == 0, "a deadline passed during an epoch: %d", ctl_wait_ms(&s, 11, 11.5));
+	s.nc = 0;
 	ctl_close(&s, path);
 	CHECK(access(path, F_OK), "the socket is left behind");
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !isdigit((unsigned char)*s))	/* strtoull would skip blanks and take a sign */
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -80,7 +81,7 @@ int parse_size(const char *s, uint64_t *out)
 		mult = 1ULL << (10 * (1 + (u - units)));
 		num[--len] = 0;
 	}
-	if (!len || *num == '-' || *num == '+')
+	if (!isdigit((unsigned char)*num))	/* strtoull takes " -5" as 2^64 - 5 */
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(num, &end, 10);

@@ -40,6 +40,13 @@ static void test_parse(void)
 	CHECK(parse_vmid("-101", &id), "negative");
 	CHECK(parse_vmid("", &id), "empty");
 	CHECK(parse_uint("+5", 10, &v), "sign");
+	/* strtoull skips blanks, then takes a sign: " -5" would be 2^64 - 5 */
+	CHECK(parse_size(" 1", &v), "a leading blank");
+	CHECK(parse_size(" -5", &v), "a blank, then a sign");
+	CHECK(parse_size("\t-1G", &v), "a tab, then a sign");
+	CHECK(parse_uint(" 5", 10, &v), "a leading blank");
+	CHECK(parse_uint("\t-5", UINT64_MAX, &v), "a tab, then a sign");
+	CHECK(parse_uint("\n5", 10, &v), "a leading newline");
 }
 
 static void test_hist(void)

@@ -19,7 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_fix_ptrs(&c);
 	if (!config_parse_policies(&c, text, why, sizeof(why)))
 		for (int i = 0; i < c.nvm; i++) {
-			config_vm(&c, c.vm[i].vmid);
+			/* sections: valid VMIDs, sorted, each once (config_vm searches them) */
+			if (c.vm[i].vmid < 100 || c.vm[i].vmid > 999999999 || (i && c.vm[i].vmid <= c.vm[i - 1].vmid) ||
+			    c.vm[i].opts.n > CONFIG_MAX_OPTS || config_vm(&c, c.vm[i].vmid) != &c.vm[i])
+				abort();
 			config_policy(&c, c.vm[i].vmid, NULL, &p, why, sizeof(why));
 		}
 	config_free(&c);

@@ -22,6 +22,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hp.proc = proc;
 	}
 	fuzz_file("proc/4242/maps", data + 1, size - 1, path, sizeof(path));
-	vm_find_ram(&hp, &vm, 1ULL << (data[0] % 32), why, sizeof(why));
+	uint64_t min = 1ULL << (data[0] % 32), sum = 0;
+	if (vm_find_ram(&hp, &vm, min, why, sizeof(why)))
+		return 0;
+	/* at most TIERD_MAX_RANGES, each at least min, largest first, summed */
+	if (vm.nr_ranges < 1 || vm.nr_ranges > TIERD_MAX_RANGES)
+		abort();
+	for (int i = 0; i < vm.nr_ranges; i++) {
+		uint64_t sz = vm.ram[i].end - vm.ram[i].start;
+		if (vm.ram[i].end <= vm.ram[i].start || sz < min ||
+		    (i && sz > vm.ram[i - 1].end - vm.ram[i - 1].start))
+			abort();
+		sum += sz;
+	}
+	if (sum != vm.ram_bytes)
+		abort();
 	return 0;
 }

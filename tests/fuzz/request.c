@@ -10,6 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > CTL_MAX_REQ)		/* the server refuses longer ones unread */
 		return 0;
-	ctl_parse((const char *)data, size, &r, why, sizeof(why));
+	if (!ctl_parse((const char *)data, size, &r, why, sizeof(why)) &&
+	    (r.kind == CTL_ATTACH || r.kind == CTL_DETACH) && (r.vmid < 100 || r.vmid > 999999999))
+		abort();
 	return 0;
 }

@@ -158,6 +158,11 @@ static void test_vm_resolve(void)
 		CHECK(!strncmp(vm.ram[1].what, "memfd:", 6), "memfd: %s", vm.ram[1].what);
 		CHECK(vm.ram_bytes == (1ULL << 30) + (256ULL << 20), "bytes %llu", (unsigned long long)vm.ram_bytes);
 		CHECK(vm_find_ram(&hp, &vm, 2ULL << 30, why, sizeof(why)) && strstr(why, "no guest RAM"), "%s", why);
+		/* a line whose end is below its start (found by tests/fuzz/maps) is not RAM */
+		static const char bad[] = "8f0000000000-7f4000000000 rw-p 00000000 00:00 0 \n";
+		put("proc/4242/maps", bad, sizeof(bad) - 1);
+		CHECK(vm_find_ram(&hp, &vm, 64 << 20, why, sizeof(why)) && vm.nr_ranges == 0,
+		      "an inverted range taken as %llu bytes of RAM", (unsigned long long)vm.ram_bytes);
 	}
 	snprintf(path, sizeof(path), "%s/run", root);
 	put("run/notavm.pid", "1\n", 2);

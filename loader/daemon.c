@@ -301,7 +301,6 @@ static void handle(void *arg, const char *req, size_t len, FILE *out)
 	struct ctl_req r;
 	char why[600];
 
-	(void)len;
 	if (ctl_parse(req, len, &r, why, sizeof(why))) {
 		fprintf(out, "%s\n", why);
 		return;

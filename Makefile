@@ -35,7 +35,7 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check demo bench install clean
+.PHONY: all deps check demo bench install clean san fuzz
 all: $(OUT)/tierd $(OUT)/vm-standin $(UNIT)
 
 deps:
@@ -94,6 +94,42 @@ $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 $(OUT)/tests/%: tests/unit/%.c tests/unit/check.h $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $(filter-out %.h,$^) $(LDLIBS) -o $@
+
+# Sanitizer builds, with clang 14: the loader's objects (less main) with
+# ASan, UBSan (no recovery: any report fails) and libFuzzer's coverage under
+# build/san/; the unit tests linked with them (build/san/tests/) and one
+# libFuzzer harness per tests/fuzz/*.c (build/fuzz/<name>). `make san`
+# builds them; tests/run replays the checked-in corpora and runs those unit
+# tests; `make fuzz [FUZZ_SECONDS=60] [FUZZ=name...]` fuzzes each harness
+# for that long and prints its executions (tests/fuzz/run).
+SAN      := $(OUT)/san
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUT) -Iloader $(SAN_FLAGS)
+SAN_LOADER := $(patsubst loader/%.c,$(SAN)/loader/%.o,$(filter-out loader/main.c,$(wildcard loader/*.c)))
+SAN_UNIT := $(patsubst tests/unit/%.c,$(SAN)/tests/%,$(wildcard tests/unit/*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_SECONDS ?= 60
+.SECONDARY: $(SAN_LOADER)
+
+san: $(SAN_UNIT) $(FUZZERS)
+
+fuzz: san
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ)
+
+$(SAN)/loader $(SAN)/tests $(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(SAN)/loader/%.o: loader/%.c $(wildcard loader/*.h) include/tierd.h $(SKELS) | $(SAN)/loader
+	$(call msg,SAN-CC,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(SAN)/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_LOADER) | $(SAN)/tests
+	$(call msg,SAN-CC,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $(filter-out %.h,$^) $(LDLIBS) -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(SAN_LOADER) | $(OUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer $(filter-out %.h,$^) $(LDLIBS) -o $@
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]:
 # the binary, the systemd unit, the man pages, the hookscript (and a copy in

@@ -94,10 +94,34 @@ static int apply(struct policy *p, const struct popts *l, char *why, size_t whyl
 	return 0;
 }
 
+/*
+ * A folder or file tierd.conf names: absolute, no "." or ".." component,
+ * no control characters, and not in the kernel's own trees (/proc, /sys,
+ * /dev), where tierd.prom or a policies file has no business.
+ */
 static int set_path(char *dst, size_t size, const char *key, const char *v, char *why, size_t whylen)
 {
+	static const char *const kernel[] = { "/proc", "/sys", "/dev" };
+	const char *bad = NULL;
+
 	if (v[0] != '/' || strlen(v) >= size) {
-		snprintf(why, whylen, "%s: '%s' is not an absolute path (under %zu bytes)", key, v, size);
+		snprintf(why, whylen, "%s: '%.300s' is not an absolute path (under %zu bytes)", key, v, size);
+		return -1;
+	}
+	for (const char *c = v; *c && !bad; c++)
+		if (iscntrl((unsigned char)*c))
+			bad = "holds a control character";
+	for (const char *c = v; *c && !bad; c++)
+		if (c[0] == '/' && c[1] == '.' && (!c[2] || c[2] == '/' || (c[2] == '.' && (!c[3] || c[3] == '/'))))
+			bad = "has a '.' or '..' component";
+	const char *t = v + strspn(v, "/") - 1;		/* "//proc" is /proc */
+	for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]) && !bad; i++) {
+		size_t l = strlen(kernel[i]);
+		if (!strncmp(t, kernel[i], l) && (!t[l] || t[l] == '/'))
+			bad = "lies under /proc, /sys or /dev";
+	}
+	if (bad) {
+		snprintf(why, whylen, "%s: '%.300s' %s", key, v, bad);
 		return -1;
 	}
 	snprintf(dst, size, "%s", v);
@@ -286,22 +310,13 @@ static int err_at(char *why, size_t wl, const char *path, int line, const char *
 	return -1;
 }
 
-static int load_host(struct config *c, const char *path, bool must_exist, char *why, size_t wl)
+int config_parse_host(struct config *c, char *buf, const char *path, char *why, size_t wl)
 {
 	char *key, *val, msg[300];
-	bool header, toolong, missing, policies_set = false;
-	char *buf = slurp(path, &missing, why, wl);
+	bool header, toolong, policies_set = false;
 	struct cursor cu;
 	int rc = 0;
 
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	if (!buf) {
-		if (missing && !must_exist)
-			return 0;
-		if (missing)
-			snprintf(why, wl, "%s: no such file", path);
-		return -1;
-	}
 	cu.p = buf;
 	cu.line = 0;
 	while (!rc && next_line(&cu, &key, &val, &header, &toolong)) {
@@ -312,6 +327,24 @@ static int load_host(struct config *c, const char *path, bool must_exist, char *
 		else if (host_key(c, key, val, &policies_set, msg, sizeof(msg)))
 			rc = err_at(why, wl, path, cu.line, msg);
 	}
+	return rc;
+}
+
+static int load_host(struct config *c, const char *path, bool must_exist, char *why, size_t wl)
+{
+	bool missing;
+	char *buf = slurp(path, &missing, why, wl);
+	int rc;
+
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (!buf) {
+		if (missing && !must_exist)
+			return 0;
+		if (missing)
+			snprintf(why, wl, "%s: no such file", path);
+		return -1;
+	}
+	rc = config_parse_host(c, buf, path, why, wl);
 	free(buf);
 	return rc;
 }
@@ -325,18 +358,17 @@ static int by_vmid(const void *a, const void *b)
 	return x->line - y->line;
 }
 
-static int load_policies(struct config *c, char *why, size_t wl)
+int config_parse_policies(struct config *c, char *buf, char *why, size_t wl)
 {
 	const char *path = c->policies;
 	char *key, *val, msg[300];
-	bool header, toolong, missing;
-	char *buf = slurp(path, &missing, why, wl);
+	bool header, toolong;
 	struct vm_policy *cur = NULL;
 	struct cursor cu;
 	int rc = 0, cap = 0;
 
-	if (!buf)
-		return missing ? 0 : -1;
+	if (c->nvm)			/* cap counts what this call allocated */
+		return err_at(why, wl, path, 0, "policies already read");
 	cu.p = buf;
 	cu.line = 0;
 	while (!rc && next_line(&cu, &key, &val, &header, &toolong)) {
@@ -374,7 +406,6 @@ static int load_policies(struct config *c, char *why, size_t wl)
 			rc = err_at(why, wl, path, cu.line, msg);
 		}
 	}
-	free(buf);
 	if (rc || c->nvm < 2)
 		return rc;
 	/* sorted by VMID for lookups; a VMID twice is an error at its second section */
@@ -388,6 +419,19 @@ static int load_policies(struct config *c, char *why, size_t wl)
 		return err_at(why, wl, path, c->vm[dup].line, msg);
 	}
 	return 0;
+}
+
+static int load_policies(struct config *c, char *why, size_t wl)
+{
+	bool missing;
+	char *buf = slurp(c->policies, &missing, why, wl);
+	int rc;
+
+	if (!buf)
+		return missing ? 0 : -1;
+	rc = config_parse_policies(c, buf, why, wl);
+	free(buf);
+	return rc;
 }
 
 int config_load(struct config *c, const char *path, bool must_exist, char *why, size_t whylen)

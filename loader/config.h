@@ -64,6 +64,14 @@ void config_free(struct config *c);
  * "file:line: what" in why and c unchanged.
  */
 int config_load(struct config *c, const char *path, bool must_exist, char *why, size_t whylen);
+/*
+ * config_load's two parsers, on text already read (buf is changed): the
+ * host settings as tierd.conf gives them (path names it in messages), and
+ * the sections of the policies file (c->policies names it; c holds none yet).
+ * 0, or -1 with "file:line: what" in why (c may then hold part of it).
+ */
+int config_parse_host(struct config *c, char *buf, const char *path, char *why, size_t whylen);
+int config_parse_policies(struct config *c, char *buf, char *why, size_t whylen);
 /* Point c->eo's node lists and pve_dir at c's own strings again (after
  * they are edited, or c is copied). */
 void config_fix_ptrs(struct config *c);

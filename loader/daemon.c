@@ -17,6 +17,7 @@
  * parse is reported with file:line and changes nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <getopt.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 #include "caps.h"
 #include "config.h"
+#include "ctl.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -37,9 +39,10 @@
 #include "util.h"
 
 #define SOCK_PATH "/run/tierd/tierd.sock"
-#define MAX_REQ 1024
+#define MAX_REQ CTL_MAX_REQ
 
 static volatile sig_atomic_t stop, hup;
+static int wake_pipe[2] = { -1, -1 };	/* a signal's handler writes here: poll wakes at once */
 
 /* A VM tierd steers, and why. */
 struct managed {
@@ -86,8 +89,17 @@ static void sd_notify_ready(const char *status)
 		warn("sd_notify: %s", strerror(errno));
 	close(fd);
 }
-static void on_signal(int sig) { (void)sig; stop = 1; }
-static void on_hup(int sig) { (void)sig; hup = 1; }
+static void wake(void)
+{
+	int e = errno;
+
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
+		/* full: the loop is awake anyway */
+	}
+	errno = e;
+}
+static void on_signal(int sig) { (void)sig; stop = 1; wake(); }
+static void on_hup(int sig) { (void)sig; hup = 1; wake(); }
 
 static struct managed *managed(long vmid)
 {
@@ -282,106 +294,41 @@ static int ask(int fd, const char *req)
 	return ok && !first ? 0 : 1;
 }
 
-static int sock_listen(void)
+/* One request from the control socket (ctl.c), answered into out. */
+static void handle(void *arg, const char *req, size_t len, FILE *out)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	mode_t um;
+	struct engine *e = arg;
+	struct ctl_req r;
+	char why[600];
 
-	if (fd < 0)
-		return -1;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path());
-	unlink(a.sun_path);		/* stale: nobody answered on it */
-	um = umask(0077);		/* root only */
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8)) {
-		umask(um);
-		close(fd);
-		return -1;
-	}
-	umask(um);
-	return fd;
-}
-
-/* Parse "attach 101 pin-hot dram-max=512M [incoming]" into options. */
-static int parse_attach(char *args, long *vmid, struct popts *o, bool *incoming, char *why, size_t wl)
-{
-	char *save = NULL, *tok = strtok_r(args, " \n", &save);
-
-	memset(o, 0, sizeof(*o));
-	*incoming = false;
-	if (!tok || parse_vmid(tok, vmid)) {
-		snprintf(why, wl, "'%s' is not a VMID", tok ? tok : "");
-		return -1;
-	}
-	while ((tok = strtok_r(NULL, " \n", &save))) {
-		char *eq = strchr(tok, '=');
-		if (eq)
-			*eq++ = 0;
-		if (!strcmp(tok, "incoming") && !eq)
-			*incoming = true;	/* this start only, not kept with the policy */
-		else if (popts_add(o, tok, eq, why, wl) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void serve(struct engine *e, int lfd)
-{
-	char req[MAX_REQ], why[512];
-	struct ucred cr;
-	socklen_t cl = sizeof(cr);
-	ssize_t n;
-	size_t got = 0;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	FILE *out;
-
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || cr.uid != 0) {
-		close(fd);		/* root only, whatever the file mode */
+	if (ctl_parse(req, len, &r, why, sizeof(why))) {
+		fprintf(out, "%s\n", why);
 		return;
 	}
-	struct timeval tv = { .tv_sec = 2 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(req) - 1 && (n = read(fd, req + got, sizeof(req) - 1 - got)) > 0)
-		got += (size_t)n;
-	req[got] = 0;
-	if (!(out = fdopen(fd, "w"))) {
-		close(fd);
-		return;
-	}
-	if (!strncmp(req, "attach ", 7)) {
-		struct popts o;
-		long id = 0;
-		bool incoming;
-		if (parse_attach(req + 7, &id, &o, &incoming, why, sizeof(why)) ||
-		    attach(id, true, &o, incoming, why, sizeof(why))) {
-			fprintf(out, "error: VM %ld: %s\n", id, why);
-		} else {
-			fprintf(out, "ok: VM %ld attached to the tierd daemon (pid %d)%s\n", id, getpid(),
-				incoming ? "; placement waits for the incoming migration" : "");
-			note("VM %ld: attached by request%s", id, incoming ? " (incoming migration)" : "");
+	switch (r.kind) {
+	case CTL_ATTACH:
+		if (attach(r.vmid, true, &r.opts, r.incoming, why, sizeof(why))) {
+			fprintf(out, "error: VM %ld: %s\n", r.vmid, why);
+			break;
 		}
-	} else if (!strncmp(req, "detach ", 7)) {
-		long id;
-		req[strcspn(req, "\n")] = 0;
-		if (parse_vmid(req + 7, &id)) {
-			fprintf(out, "error: '%s' is not a VMID\n", req + 7);
-		} else if (engine_detach(e, id)) {
-			fprintf(out, "error: VM %ld has no tierd policy\n", id);
-		} else {
-			forget(id);
-			skip(id);	/* not re-attached from the files until it restarts */
-			fprintf(out, "ok: VM %ld detached, its knobs restored\n", id);
+		fprintf(out, "ok: VM %ld attached to the tierd daemon (pid %d)%s\n", r.vmid, getpid(),
+			r.incoming ? "; placement waits for the incoming migration" : "");
+		note("VM %ld: attached by request%s", r.vmid, r.incoming ? " (incoming migration)" : "");
+		break;
+	case CTL_DETACH:
+		if (engine_detach(e, r.vmid)) {
+			fprintf(out, "error: VM %ld has no tierd policy\n", r.vmid);
+			break;
 		}
-	} else if (!strncmp(req, "status-json", 11)) {
-		engine_status(e, out, true);
-	} else if (!strncmp(req, "status", 6)) {
-		engine_status(e, out, false);
-	} else {
-		fprintf(out, "error: unknown request\n");
+		forget(r.vmid);
+		skip(r.vmid);	/* not re-attached from the files until it restarts */
+		fprintf(out, "ok: VM %ld detached, its knobs restored\n", r.vmid);
+		break;
+	case CTL_STATUS:
+	case CTL_STATUS_JSON:
+		engine_status(e, out, r.kind == CTL_STATUS_JSON);
+		break;
 	}
-	fclose(out);
 }
 
 static void usage(FILE *f)
@@ -570,9 +517,11 @@ static int run(int argc, char **argv, bool daemon_only)
 	if (rc)
 		warn("cannot drop capabilities: %s", strerror(-rc));
 	d.auto_attach = !have_vm;
-	int lfd = sock_listen();
-	if (lfd < 0)
-		warn("cannot listen on %s: %s; other tierd calls cannot reach this one", sock_path(), strerror(errno));
+	static struct ctl ctl;
+	if ((rc = ctl_listen(&ctl, sock_path())))
+		warn("cannot listen on %s: %s; other tierd calls cannot reach this one", sock_path(), strerror(-rc));
+	if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC))
+		warn("no wake-up pipe (%s): a signal may wait for the next epoch", strerror(errno));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_hup);
@@ -622,15 +571,20 @@ static int run(int argc, char **argv, bool daemon_only)
 			}
 			continue;
 		}
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		int ms = (int)((next - now) * 1000) + 1;
-		if (poll(&p, lfd >= 0 ? 1 : 0, ms) > 0)
-			serve(&d.e, lfd);
+		/* wait for the epoch, a signal, or the socket; never on one client */
+		struct pollfd p[2 + CTL_MAX_CLIENTS];
+		int np = 0;
+		if (wake_pipe[0] >= 0)
+			p[np++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+		int nc = ctl_pollfds(&ctl, p + np, CTL_MAX_CLIENTS + 1);
+		if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(&ctl, now, next)) > 0 && np && p[0].revents) {
+			char b[64];
+			while (read(wake_pipe[0], b, sizeof(b)) > 0)
+				;
+		}
+		ctl_service(&ctl, p + np, nc, now_s(), handle, &d.e);
 	}
-	if (lfd >= 0) {
-		close(lfd);
-		unlink(sock_path());
-	}
+	ctl_close(&ctl, sock_path());
 	if (d.cfg.metrics_dir[0])
 		metrics_remove(d.cfg.metrics_dir);
 	engine_stop(&d.e);

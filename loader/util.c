@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !isdigit((unsigned char)*s))	/* strtoull would skip blanks and take a sign */
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -80,7 +81,7 @@ int parse_size(const char *s, uint64_t *out)
 		mult = 1ULL << (10 * (1 + (u - units)));
 		num[--len] = 0;
 	}
-	if (!len || *num == '-' || *num == '+')
+	if (!isdigit((unsigned char)*num))	/* strtoull takes " -5" as 2^64 - 5 */
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(num, &end, 10);
@@ -168,16 +169,26 @@ const char *fmt_bytes(uint64_t b, char *buf, size_t size)
 
 long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes)
 {
+	FILE *f;
+	long r;
+
+	memset(bytes, 0, sizeof(*bytes) * (max_nodes < 64 ? max_nodes : 64));
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	r = numa_maps_read(f, ranges, n, bytes, max_nodes);
+	fclose(f);
+	return r;
+}
+
+long numa_maps_read(FILE *f, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes)
+{
 	enum { MAX = 64 };
 	char line[4096];
 	long found = 0;
-	FILE *f;
 
 	if (max_nodes > MAX)
 		max_nodes = MAX;
 	memset(bytes, 0, sizeof(*bytes) * max_nodes);
-	if (!(f = fopen(path, "re")))
-		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t start = strtoull(line, NULL, 16), psz = 4096, pages[MAX] = {0};
 		bool in = !n;
@@ -201,7 +212,6 @@ long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint6
 		for (int k = 0; k < max_nodes; k++)
 			bytes[k] += pages[k] * psz;
 	}
-	fclose(f);
 	return found;
 }
 

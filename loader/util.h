@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Read a whole small file into buf (NUL-terminated); bytes read or -errno. */
 long read_file(const char *path, char *buf, size_t size);
@@ -31,6 +32,8 @@ double cpu_s(double *sys_s);
  * balancing holds PROT_NONE. The number of mappings counted, or -errno.
  */
 long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes);
+/* The same, from an open numa_maps file (its parser). */
+long numa_maps_read(FILE *f, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes);
 /* "1.5 GiB" */
 const char *fmt_bytes(uint64_t b, char *buf, size_t size);
 

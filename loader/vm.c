@@ -107,7 +107,7 @@ static uint64_t ram_mapping(const char *line, uint64_t *start, uint64_t *end, ch
 
 	if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &s, &e, perms, &n) < 3)
 		return 0;
-	if (perms[0] != 'r' || perms[1] != 'w')
+	if (perms[0] != 'r' || perms[1] != 'w' || e <= s)	/* e <= s: not the kernel's line */
 		return 0;
 	sscanf(line + n, "%511[^\n]", path);
 	if (!*path)

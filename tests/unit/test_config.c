@@ -65,6 +65,13 @@ static void test_good(void)
 	CHECK(!popts_add(&m, "pin-hot", "no", why, sizeof(why)) && !popts_add(&m, "dram-max", "1G", why, sizeof(why)), "%s", why);
 	CHECK(!config_policy(&c, 101, &m, &p, why, sizeof(why)) && !p.pin_hot && p.dram_max == 1ULL << 30, "manual last");
 	CHECK(config_wants(&c, 101) && config_wants(&c, 102) && !config_wants(&c, 103), "sections ask for VMs");
+	/* names that only look like the refused ones */
+	static const char *const fine[] = { "/var/lib/..hidden", "/srv/.metrics/x", "/procfs", "/devel/prom", "/sysdata/", "/" };
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		CHECK(!config_host_option(&c, "metrics-dir", fine[i], why, sizeof(why)) && !strcmp(c.metrics_dir, fine[i]),
+		      "%s: %s", fine[i], why);
+	CHECK(config_host_option(&c, "metrics-dir", "/sys", why, sizeof(why)) && strstr(why, "metrics-dir: '/sys' lies under"),
+	      "the command line's --metrics-dir: %s", why);
 	config_free(&c);
 }
 
@@ -101,6 +108,15 @@ static void test_bad(void)
 	bad("dram-free-min lots\n", "", conf, 4, "not a size");
 	bad("kernel-knobs maybe\n", "", conf, 4, "not yes or no");
 	bad("metrics-dir relative/path\n", "", conf, 4, "absolute path");
+	/* paths cannot lead tierd out of where it belongs */
+	bad("metrics-dir /var/lib/../../etc\n", "", conf, 4, "'..' component");
+	bad("metrics-dir /var/lib/prometheus/..\n", "", conf, 4, "'..' component");
+	bad("pve-dir /etc/./pve\n", "", conf, 4, "'.' or '..' component");
+	bad("metrics-dir /proc/sys/kernel\n", "", conf, 4, "under /proc, /sys or /dev");
+	bad("metrics-dir //sys/fs/cgroup\n", "", conf, 4, "under /proc, /sys or /dev");
+	bad("policies /dev/shm/tierd.cfg\n", "", conf, 4, "under /proc, /sys or /dev");
+	bad("pve-dir /proc\n", "", conf, 4, "under /proc, /sys or /dev");
+	bad("metrics-dir /var/lib/a\x01b\n", "", conf, 4, "control character");
 	bad("slow-nodes one\n", "", conf, 4, "node list");
 	bad("dram-max 1X\n", "", conf, 4, "dram-max");
 	bad("vm: 101\n", "", conf, 4, "belong in the policies file");

@@ -40,6 +40,13 @@ static void test_parse(void)
 	CHECK(parse_vmid("-101", &id), "negative");
 	CHECK(parse_vmid("", &id), "empty");
 	CHECK(parse_uint("+5", 10, &v), "sign");
+	/* strtoull skips blanks, then takes a sign: " -5" would be 2^64 - 5 */
+	CHECK(parse_size(" 1", &v), "a leading blank");
+	CHECK(parse_size(" -5", &v), "a blank, then a sign");
+	CHECK(parse_size("\t-1G", &v), "a tab, then a sign");
+	CHECK(parse_uint(" 5", 10, &v), "a leading blank");
+	CHECK(parse_uint("\t-5", UINT64_MAX, &v), "a tab, then a sign");
+	CHECK(parse_uint("\n5", 10, &v), "a leading newline");
 }
 
 static void test_hist(void)
@@ -131,12 +138,15 @@ static void test_vm_resolve(void)
 	CHECK(resolve(101, why) == 0, "a good VM: %s", why);
 
 	/* guest RAM from the memory map: the big rw anon mapping, not libc's */
-	put("proc/4242/maps",
-	    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234 /usr/bin/kvm\n"
-	    "7f0000000000-7f0040000000 rw-p 00000000 00:00 0 \n"
-	    "7f0040000000-7f0040400000 rw-p 00000000 00:00 0 \n"
-	    "7f1000000000-7f1010000000 rw-s 00000000 00:01 77 /memfd:pc.ram (deleted)\n"
-	    "7f2000000000-7f2000100000 r--p 00000000 08:01 99 /usr/lib/libc.so.6\n", 380);
+	{
+		static const char maps[] =
+		    "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234 /usr/bin/kvm\n"
+		    "7f0000000000-7f0040000000 rw-p 00000000 00:00 0 \n"
+		    "7f0040000000-7f0040400000 rw-p 00000000 00:00 0 \n"
+		    "7f1000000000-7f1010000000 rw-s 00000000 00:01 77 /memfd:pc.ram (deleted)\n"
+		    "7f2000000000-7f2000100000 r--p 00000000 08:01 99 /usr/lib/libc.so.6\n";
+		put("proc/4242/maps", maps, sizeof(maps) - 1);
+	}
 	{
 		struct vm vm;
 		snprintf(path, sizeof(path), "%s/proc", root);
@@ -148,6 +158,11 @@ static void test_vm_resolve(void)
 		CHECK(!strncmp(vm.ram[1].what, "memfd:", 6), "memfd: %s", vm.ram[1].what);
 		CHECK(vm.ram_bytes == (1ULL << 30) + (256ULL << 20), "bytes %llu", (unsigned long long)vm.ram_bytes);
 		CHECK(vm_find_ram(&hp, &vm, 2ULL << 30, why, sizeof(why)) && strstr(why, "no guest RAM"), "%s", why);
+		/* a line whose end is below its start (found by tests/fuzz/maps) is not RAM */
+		static const char bad[] = "8f0000000000-7f4000000000 rw-p 00000000 00:00 0 \n";
+		put("proc/4242/maps", bad, sizeof(bad) - 1);
+		CHECK(vm_find_ram(&hp, &vm, 64 << 20, why, sizeof(why)) && vm.nr_ranges == 0,
+		      "an inverted range taken as %llu bytes of RAM", (unsigned long long)vm.ram_bytes);
 	}
 	snprintf(path, sizeof(path), "%s/run", root);
 	put("run/notavm.pid", "1\n", 2);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What tierd's libFuzzer harnesses share. Each tests/fuzz/<name>.c defines
+ * LLVMFuzzerTestOneInput for one reader; `make fuzz` builds every one with
+ * ASan and UBSan (build/fuzz/<name>) and runs it on tests/fuzz/corpus/<name>/.
+ * Readers that take a path get the input as a file in a private folder
+ * under /dev/shm (fuzz_dir), written fresh for each input.
+ */
+#ifndef TIERD_FUZZ_H
+#define TIERD_FUZZ_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A folder of this process's own, made once, removed at exit. */
+static inline const char *fuzz_dir(void)
+{
+	static char dir[64];
+
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "/dev/shm/tierd-fuzz.XXXXXX");
+		if (!mkdtemp(dir)) {
+			snprintf(dir, sizeof(dir), "/tmp/tierd-fuzz.XXXXXX");
+			if (!mkdtemp(dir))
+				abort();
+		}
+	}
+	return dir;
+}
+
+static inline void fuzz_mkdir(const char *sub)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", fuzz_dir(), sub);
+	mkdir(p, 0700);
+}
+
+/* Write data to fuzz_dir()/name; the path into path. */
+static inline void fuzz_file(const char *name, const uint8_t *data, size_t size, char *path, size_t pl)
+{
+	FILE *f;
+
+	snprintf(path, pl, "%s/%s", fuzz_dir(), name);
+	if (!(f = fopen(path, "w")) || (size && fwrite(data, 1, size, f) != size) || fclose(f))
+		abort();
+}
+
+/* The input as a NUL-terminated text, as config.c's slurp() gives its
+ * parsers (it refuses files with a NUL byte); NULL for such an input. */
+static inline char *fuzz_text(const uint8_t *data, size_t size)
+{
+	char *t;
+
+	if (memchr(data, 0, size) || !(t = malloc(size + 1)))
+		return NULL;
+	memcpy(t, data, size);
+	t[size] = 0;
+	return t;
+}
+
+#endif

@@ -780,7 +780,7 @@ int vm_find_ram(const struct host_paths *hp, struct vm *vm, uint64_t min_bytes, 
 	}
 	if (!r && conf.read && vm->ram_bytes != conf.memory)
 		r = WHY("VM %ld: guest RAM found is %s (%llu bytes in %d range(s)), its config %s/%ld.conf says memory: %llu MiB "
-			"(%llu bytes, %s): refused, tierd would tier memory that is not guest RAM", vm->vmid,
+			"(%llu bytes, %s): refused, the figures must agree before tierd moves any of it", vm->vmid,
 			fmt_bytes(vm->ram_bytes, b1, sizeof(b1)), (unsigned long long)vm->ram_bytes, vm->nr_ranges, hp->conf,
 			vm->vmid, (unsigned long long)(conf.memory >> 20), (unsigned long long)conf.memory,
 			fmt_bytes(conf.memory, b2, sizeof(b2)));

@@ -404,9 +404,11 @@ struct mmap_set {
 };
 
 /* Candidates for guest RAM: rw, not executable, anonymous or a file
- * (memfd, hugetlbfs, ...). With join, contiguous pieces alike are joined
- * (a RAM block split by a later madvise or mbind on part of it). */
-static int read_maps(const struct host_paths *hp, pid_t pid, struct mmap_set *ms, bool join)
+ * (memfd, hugetlbfs, ...). Pieces that touch are not joined: QEMU's RAM
+ * blocks carry madvise flags that keep the kernel from merging them with
+ * a neighbour, so a heap arena or thread stack right below a DIMM is a
+ * mapping of its own (joining them made the DIMM's size not match). */
+static int read_maps(const struct host_paths *hp, pid_t pid, struct mmap_set *ms)
 {
 	char path[512], line[1024];
 	FILE *f;
@@ -432,11 +434,6 @@ static int read_maps(const struct host_paths *hp, pid_t pid, struct mmap_set *ms
 			continue;		/* [heap], [stack] */
 		m.start = s;
 		m.end = e;
-		if (join && ms->n && ms->m[ms->n - 1].end == s && !strcmp(ms->m[ms->n - 1].path, m.path) &&
-		    !strcmp(ms->m[ms->n - 1].perms, m.perms)) {
-			ms->m[ms->n - 1].end = e;
-			continue;
-		}
 		if (ms->n == cap) {
 			struct mapping *nm = realloc(ms->m, (cap = cap ? 2 * cap : 64) * sizeof(*nm));
 			if (!nm) {
@@ -529,7 +526,6 @@ static int match_backend(const struct host_paths *hp, struct vm *vm, struct mmap
 {
 	struct mapping *best = NULL;
 	char what[64], pat[128];
-	int same = 0;
 
 	snprintf(pat, sizeof(pat), "/qemu_back_mem.%s.", b->id);
 	for (int i = 0; i < ms->n; i++) {
@@ -547,7 +543,6 @@ static int match_backend(const struct host_paths *hp, struct vm *vm, struct mmap
 			ok = is_anon(m);
 		if (!ok)
 			continue;
-		same++;
 		if (!best || m->start > best->start)
 			best = m;
 	}
@@ -560,10 +555,23 @@ static int match_backend(const struct host_paths *hp, struct vm *vm, struct mmap
 		snprintf(what, sizeof(what), "%.30s hugetlbfs %llu kB", b->id, (unsigned long long)(ps >> 10));
 	else
 		snprintf(what, sizeof(what), "%.40s %s", b->id, b->kind == BK_FILE ? "file" : b->kind == BK_MEMFD ? "memfd" : "anon");
-	if (same > 1 && !vm->note[0])
-		snprintf(vm->note, sizeof(vm->note), "%d mappings of %llu MiB could be %s: took the highest-addressed",
-			 same, (unsigned long long)(b->size >> 20), b->id);
 	return add_range(vm, best, what, ps, (best->perms[3] == 's' || b->share) ? RANGE_SHARED : 0);
+}
+
+/* An anonymous mapping left over with the size of one taken (vram beside
+ * RAM backends of its size): the choice was by address; say so. */
+static void left_alike(struct vm *vm, const struct mmap_set *ms)
+{
+	for (int i = 0; i < ms->n && !vm->note[0]; i++) {
+		const struct mapping *m = &ms->m[i];
+
+		for (int k = 0; !m->taken && is_anon(m) && k < vm->nr_ranges; k++)
+			if (vm->ram[k].end - vm->ram[k].start == m->end - m->start && !(vm->ram[k].flags & RANGE_SHARED) &&
+			    !strstr(vm->ram[k].what, " file") && !strstr(vm->ram[k].what, "hugetlbfs"))
+				snprintf(vm->note, sizeof(vm->note), "an anonymous mapping of %llu MiB at %#llx is not on the "
+					 "command line (vram?) but has a backend's size: took the highest-addressed for guest RAM",
+					 (unsigned long long)((m->end - m->start) >> 20), (unsigned long long)m->start);
+	}
 }
 
 /* The legacy rule for a process without QEMU memory options. */
@@ -734,7 +742,7 @@ int vm_find_ram(const struct host_paths *hp, struct vm *vm, uint64_t min_bytes, 
 		snprintf(why, whylen, "%s", tmp);
 		goto out;
 	}
-	if ((r = read_maps(hp, vm->pid, &ms, q.any))) {
+	if ((r = read_maps(hp, vm->pid, &ms))) {
 		r = WHY("VM %ld: cannot read %s/%d/maps: %s", vm->vmid, hp->proc, vm->pid, strerror(-r));
 		goto out;
 	}
@@ -787,6 +795,7 @@ int vm_find_ram(const struct host_paths *hp, struct vm *vm, uint64_t min_bytes, 
 	if (!r) {
 		qsort(vm->ram, vm->nr_ranges, sizeof(*vm->ram), cmp_range);
 		remember(vm, &ms);
+		left_alike(vm, &ms);
 	}
 	free(ms.m);
 out:
@@ -805,7 +814,7 @@ int vm_ram_changed(const struct host_paths *hp, struct vm *vm)
 	struct mmap_set ms;
 	uint64_t sig;
 
-	if (read_maps(hp, vm->pid, &ms, true))
+	if (read_maps(hp, vm->pid, &ms))
 		return 0;
 	sig = maps_sig(&ms);
 	free(ms.m);
@@ -908,7 +917,7 @@ int vm_add_hotplugged(const struct host_paths *hp, struct vm *vm, char *why, siz
 	struct mmap_set ms;
 	int nd, added = 0, missing = 0, r;
 
-	if ((r = read_maps(hp, vm->pid, &ms, true)))
+	if ((r = read_maps(hp, vm->pid, &ms)))
 		return WHY("cannot read its memory map: %s", strerror(-r));
 	/* a new DIMM's mapping was not there at the last look (vram was) */
 	for (int i = 0; i < ms.n; i++) {

@@ -961,8 +961,7 @@ int vm_add_hotplugged(const struct host_paths *hp, struct vm *vm, char *why, siz
 			missing++;
 	}
 	free(d);
-	if (added)
-		qsort(vm->ram, vm->nr_ranges, sizeof(*vm->ram), cmp_range);
+	/* appended, not sorted: the engine indexes the ranges it has */
 	if (!missing)		/* else: look again next epoch */
 		remember(vm, &ms);
 	free(ms.m);

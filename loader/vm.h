@@ -58,7 +58,8 @@ uint64_t vm_conf_memory(const struct host_paths *hp, long vmid);
  * Hot-added memory: a cheap look at the memory map (1 if its candidate
  * mappings changed since the last look). vm_add_hotplugged then asks
  * QEMU (QMP query-memory-devices) for its DIMMs and appends the ranges of
- * new ones: the number added, 0, or -errno with `why` filled.
+ * new ones, after the others and unsorted (the engine indexes what it
+ * has): the number added, 0, or -errno with `why` filled.
  */
 int vm_ram_changed(const struct host_paths *hp, struct vm *vm);
 int vm_add_hotplugged(const struct host_paths *hp, struct vm *vm, char *why, size_t whylen);

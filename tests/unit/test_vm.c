@@ -364,6 +364,7 @@ static void test_hotplug(void)
 	CHECK(n == 1, "hot-added: %d %s", n, n < 0 ? why : "");
 	CHECK(vm.ram_bytes == 5632 * MiB && vm.nr_ranges == 10, "after the hot-add: %llu bytes in %d ranges",
 	      (unsigned long long)vm.ram_bytes, vm.nr_ranges);
+	CHECK(!strncmp(vm.ram[9].what, "mem-dimm8 ", 10), "appended last (the engine indexes ranges): %s", vm.ram[9].what);
 	CHECK(vm_conf_memory(&hp, 101) == vm.ram_bytes, "the config agrees");
 	CHECK(!vm_ram_changed(&hp, &vm), "settled");
 	waitpid(q, &st, 0);

@@ -11,7 +11,7 @@
 #endif
 
 #define TIERD_MAX_VMS		256	/* tracked VMs (slots) */
-#define TIERD_MAX_RANGES	4	/* guest RAM ranges per VM */
+#define TIERD_MAX_RANGES	8	/* guest RAM ranges per VM the BPF side filters on (vm_bpf_ranges folds more) */
 /*
  * Latency histograms are log-linear: 8 buckets per power of two, so a
  * bucket is at most 1/8 of its value wide. Values below 8 ns have a bucket

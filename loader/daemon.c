@@ -500,10 +500,15 @@ static int run(int argc, char **argv, bool daemon_only)
 		struct vm vm;
 		struct topo t;
 
+		char conf[300];
+
 		host_paths_default(&hp);
+		snprintf(conf, sizeof(conf), "%s/qemu-server", d.cfg.pve_dir);
+		hp.conf = conf;
 		if (vm_resolve(&hp, vmid, &vm, why, sizeof(why)) ||
 		    vm_find_ram(&hp, &vm, 64UL << 20, why, sizeof(why)))
 			return err("VM %ld: %s", vmid, why), 1;
+		vm_free(&vm);
 		if (topo_read("", d.cfg.eo.dram_nodes, d.cfg.eo.slow_nodes, &t, why, sizeof(why)))
 			return err("%s", why), 1;
 	}

@@ -79,6 +79,10 @@ struct region {
 	int streak;			/* epochs in a row at or above the hot threshold */
 	int pp;				/* its ping-pongs of late: it must be hot longer */
 	bool hot, want;
+	int range;			/* its range in evm.vm.ram */
+	uint32_t unmovable;		/* pages move_pages refused at the last try */
+	int fails;			/* tries in a row that moved under half of it */
+	int64_t retry_at;		/* backed off until this epoch */
 };
 
 
@@ -181,6 +185,11 @@ int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_
 	memset(e, 0, sizeof(*e));
 	e->o = *o;
 	host_paths_default(&e->hp);
+	if (o->pve_dir) {		/* the VMs' configs, checked against their RAM */
+		static char conf[300];
+		snprintf(conf, sizeof(conf), "%s/qemu-server", o->pve_dir);
+		e->hp.conf = conf;
+	}
 	if (topo_read("", o->dram_nodes, o->slow_nodes, &e->topo, why, whylen))
 		return -1;
 	if (numa_available() < 0) {
@@ -245,10 +254,97 @@ static uint64_t dram_total(const struct engine *e)
 
 static void free_evm(struct evm *v)
 {
+	vm_free(&v->vm);
+	free(v->rg);
 	free(v->r);
 	free(v->pages);
 	free(v->status);
 	free(v);
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const struct erange *x = a, *y = b;
+
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* Regions and sampled pages for the VM's ranges from `from` on (all at
+ * attach, the hot-added ones later), appended to what it has. 0 or -ENOMEM. */
+static int add_ranges(struct evm *v, int from)
+{
+	size_t nr = v->nr, np = v->npages;
+	struct erange *rg = realloc(v->rg, v->vm.nr_ranges * sizeof(*rg));
+
+	if (!rg)
+		return -ENOMEM;
+	v->rg = rg;
+	for (int i = from; i < v->vm.nr_ranges; i++) {
+		const struct ram_range *m = &v->vm.ram[i];
+
+		nr += ((m->end - 1) >> RSHIFT) - (m->start >> RSHIFT) + 1;
+		np += (m->end - m->start) / PAGE / STRIDE + 1;
+	}
+	struct region *r = realloc(v->r, nr * sizeof(*r));
+	void **pages = r ? realloc(v->pages, np * sizeof(*pages)) : NULL;
+	int *status = pages ? realloc(v->status, np * sizeof(*status)) : NULL;
+
+	if (r)
+		v->r = r;
+	if (pages)
+		v->pages = pages;
+	if (!status)
+		return -ENOMEM;
+	v->status = status;
+	memset(v->r + v->nr, 0, (nr - v->nr) * sizeof(*r));
+	nr = v->nr;
+	np = v->npages;
+	for (int i = from; i < v->vm.nr_ranges; i++) {
+		const struct ram_range *m = &v->vm.ram[i];
+		struct erange *g = &v->rg[v->nrg++];
+
+		g->first = m->start >> RSHIFT;
+		g->last = (m->end - 1) >> RSHIFT;
+		g->ridx = nr;
+		g->range = i;
+		for (uint64_t a = m->start; a < m->end; a += PAGE * STRIDE) {
+			struct region *x = &v->r[nr + ((a >> RSHIFT) - g->first)];
+
+			if (!x->npg) {
+				x->pg0 = np;
+				x->lo = a;
+				x->range = i;
+				x->moved_at = -1;
+			}
+			x->npg++;
+			x->hi = a + PAGE * STRIDE < m->end ? a + PAGE * STRIDE : m->end;
+			v->pages[np++] = (void *)a;
+		}
+		nr += g->last - g->first + 1;
+	}
+	v->nr = nr;
+	v->npages = np;
+	qsort(v->rg, v->nrg, sizeof(*v->rg), by_first);
+	return 0;
+}
+
+/* The region of a region number, or NULL (binary search of the ranges). */
+static struct region *region_of(struct evm *v, uint64_t region)
+{
+	int lo = 0, hi = v->nrg - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		const struct erange *g = &v->rg[mid];
+
+		if (region < g->first)
+			hi = mid - 1;
+		else if (region > g->last)
+			lo = mid + 1;
+		else
+			return &v->r[g->ridx + region - g->first];
+	}
+	return NULL;
 }
 
 int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen)
@@ -256,7 +352,7 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 	struct evm *v, *old = find(e, p->vmid);
 	struct vm_cfg cfg = {};
 	uint32_t slot = 0;
-	size_t nr = 0, np = 0;
+	size_t nr = 0;
 
 	if (p->dram_max && p->dram_max > dram_total(e)) {
 		char b1[32], b2[32];
@@ -289,6 +385,8 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		free(v);
 		return -1;
 	}
+	if (v->vm.note[0])
+		warn("VM %ld: %s", v->vm.vmid, v->vm.note);
 	/* the lowest free slot (nvm < TIERD_MAX_VMS, so there is one) */
 	bool used[TIERD_MAX_VMS] = { false };
 	for (int i = 0; i < e->nvm; i++)
@@ -300,46 +398,14 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
-	for (int i = 0; i < v->vm.nr_ranges; i++) {
-		v->first[i] = v->vm.ram[i].start >> RSHIFT;
-		v->ridx[i] = nr;
-		nr += ((v->vm.ram[i].end - 1) >> RSHIFT) - v->first[i] + 1;
-		np += (v->vm.ram[i].end - v->vm.ram[i].start) / PAGE / STRIDE + 1;
-	}
-	v->r = calloc(nr, sizeof(*v->r));
-	v->pages = calloc(np, sizeof(*v->pages));
-	v->status = calloc(np, sizeof(*v->status));
-	if (!v->r || !v->pages || !v->status) {
+	if (add_ranges(v, 0)) {
+		snprintf(why, whylen, "out of memory for the regions of %d ranges", v->vm.nr_ranges);
 		free_evm(v);
-		snprintf(why, whylen, "out of memory for %zu regions", nr);
 		return -1;
 	}
-	v->nr = nr;
-	v->npages = np;
-	np = 0;
-	for (int i = 0; i < v->vm.nr_ranges; i++) {
-		const struct ram_range *rg = &v->vm.ram[i];
-
-		for (uint64_t a = rg->start; a < rg->end; a += PAGE * STRIDE) {
-			struct region *r = &v->r[v->ridx[i] + ((a >> RSHIFT) - v->first[i])];
-
-			if (!r->npg) {
-				r->pg0 = np;
-				r->lo = a;
-			}
-			r->npg++;
-			r->hi = a + PAGE * STRIDE < rg->end ? a + PAGE * STRIDE : rg->end;
-			v->pages[np++] = (void *)a;
-		}
-	}
-	for (size_t i = 0; i < nr; i++)
-		v->r[i].moved_at = -1;
+	nr = v->nr;
 	cfg.slot = slot;
-	cfg.nr_ranges = v->vm.nr_ranges;
-	for (int i = 0; i < v->vm.nr_ranges; i++) {
-		cfg.start[i] = v->vm.ram[i].start;
-		cfg.end[i] = v->vm.ram[i].end;
-	}
+	vm_bpf_ranges(&v->vm, &cfg);
 	if (samplers_add_vm(&e->s, v->vm.cgid, &cfg)) {
 		free_evm(v);
 		snprintf(why, whylen, "cannot add the VM to the samplers' table");
@@ -354,8 +420,52 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		       v->vm.nr_ranges, nr, p->pin_hot ? " pin-hot," : "",
 		       p->dram_max ? fmt_bytes(p->dram_max, b2, sizeof(b2)) : "none", p->rate_mbs,
 		       p->target_slow * 100);
+		for (int i = 0; i < v->vm.nr_ranges; i++)
+			dbg("VM %ld: range %d: %#llx-%#llx %s", v->vm.vmid, i, (unsigned long long)v->vm.ram[i].start,
+			    (unsigned long long)v->vm.ram[i].end, v->vm.ram[i].what);
 	}
 	return 0;
+}
+
+/*
+ * DIMMs hot-added since the last look (QMP object-add + device_add): the
+ * memory map is read each epoch, QEMU asked only when it changed. New
+ * ranges get regions and reach the BPF side; the total is held against
+ * the config again (a warning: the VM is already steered, and qm writes the
+ * new memory: only after each DIMM is plugged).
+ */
+static void hotplugged(struct engine *e, struct evm *v)
+{
+	int from = v->vm.nr_ranges, n;
+	uint64_t before = v->vm.ram_bytes;
+	char why[300], b1[32], b2[32];
+	struct vm_cfg cfg = { .slot = v->slot };
+
+	if (!vm_ram_changed(&e->hp, &v->vm))
+		return;
+	if ((n = vm_add_hotplugged(&e->hp, &v->vm, why, sizeof(why))) < 0) {
+		dbg("VM %ld: its memory map changed; %s", v->vm.vmid, why);
+		return;
+	}
+	if (!n)
+		return;
+	if (add_ranges(v, from)) {
+		warn("VM %ld: out of memory for its hot-added RAM; not steered there", v->vm.vmid);
+		return;
+	}
+	vm_bpf_ranges(&v->vm, &cfg);
+	if (samplers_set_vm(&e->s, v->vm.cgid, &cfg))
+		warn("VM %ld: cannot give the samplers its new ranges", v->vm.vmid);
+	adjust(e, v, "%d DIMM(s) hot-added (%s): guest RAM %s in %d range(s)", n,
+	       fmt_bytes(v->vm.ram_bytes - before, b1, sizeof(b1)), fmt_bytes(v->vm.ram_bytes, b2, sizeof(b2)),
+	       v->vm.nr_ranges);
+	uint64_t conf = vm_conf_memory(&e->hp, v->vm.vmid);
+
+	v->vm.conf_bytes = conf;
+	if (conf && conf != v->vm.ram_bytes)
+		warn("VM %ld: guest RAM is now %s (%llu bytes), its config says memory: %llu MiB (%llu bytes)",
+		     v->vm.vmid, fmt_bytes(v->vm.ram_bytes, b1, sizeof(b1)), (unsigned long long)v->vm.ram_bytes,
+		     (unsigned long long)(conf >> 20), (unsigned long long)conf);
 }
 
 static void set_parent_low(struct engine *e, const char *parent_dir);
@@ -447,23 +557,19 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 
 		if (!v)
 			continue;
-		for (int i = 0; i < v->vm.nr_ranges; i++) {
-			uint64_t last = (v->vm.ram[i].end - 1) >> RSHIFT;
+		struct region *r = region_of(v, h[j].region);
 
-			if (h[j].region < v->first[i] || h[j].region > last)
-				continue;
-			struct region *r = &v->r[v->ridx[i] + h[j].region - v->first[i]];
-			/* without scan windows, a fault counts as the floor latency */
-			uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * TIERD_WEIGHT_MAX;
+		if (!r)
+			continue;
+		/* without scan windows, a fault counts as the floor latency */
+		uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * TIERD_WEIGHT_MAX;
 
-			if (cum >= r->cum && !blackout(e, r)) {
-				r->delta = (double)(cum - r->cum);
-				r->heat += r->delta;
-				r->warmth += r->delta;
-			}
-			r->cum = cum;
-			break;
+		if (cum >= r->cum && !blackout(e, r)) {
+			r->delta = (double)(cum - r->cum);
+			r->heat += r->delta;
+			r->warmth += r->delta;
 		}
+		r->cum = cum;
 	}
 }
 
@@ -570,6 +676,37 @@ static void placement(struct engine *e, struct evm *v)
 	    (unsigned long long)e->epoch, v->dram_bytes / 1048576.0, booked / 1048576.0);
 }
 
+/*
+ * hugetlb-backed guest RAM moves only into free huge pages of its size on
+ * the target node (the kernel allocates a fresh one per page it moves, from
+ * that node's pool, and fails the page otherwise). A huge page larger than
+ * a region (1 GiB) is never moved: one region's move would take the whole
+ * page. False, with the reason in the status, where there is no room.
+ */
+static bool huge_room(struct engine *e, struct evm *v, const struct ram_range *rg, int node, uint64_t need)
+{
+	char path[160], buf[32];
+	unsigned long long kb = rg->page_size >> 10;
+
+	(void)e;
+	if (rg->page_size > (1UL << RSHIFT)) {
+		snprintf(v->huge_note, sizeof(v->huge_note), "%llu kB huge pages are larger than a region: not moved", kb);
+		v->huge_blocked++;
+		return false;
+	}
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages", node, kb);
+	if (read_file(path, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) >= need) {
+		if (strstr(v->huge_note, "no free"))
+			v->huge_note[0] = 0;
+		return true;
+	}
+	if (!v->huge_note[0] || !strstr(v->huge_note, "no free"))
+		note("VM %ld: no free %llu kB huge pages on node %d: its hugetlbfs RAM stays where it is", v->vm.vmid, kb, node);
+	snprintf(v->huge_note, sizeof(v->huge_note), "no free %llu kB huge pages on node %d", kb, node);
+	v->huge_blocked++;
+	return false;
+}
+
 /* Move region r's pages to the other tier, if any is on the wrong one;
  * bytes moved. Pages already on the target are left alone by the kernel. */
 static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, bool promote)
@@ -580,9 +717,14 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	size_t n = 0;
 	uint64_t moved = 0, est = (uint64_t)(promote ? r->slow : r->fast) * SAMPLE;	/* asked */
 
-	if (!(promote ? r->slow : r->fast))
+	const struct ram_range *rg = &v->vm.ram[r->range];
+	uint64_t step = rg->page_size > PAGE ? rg->page_size : PAGE;
+
+	if (!(promote ? r->slow : r->fast) || (int64_t)e->epoch < r->retry_at)
 		return 0;
-	for (uint64_t a = r->lo; a < r->hi && n < CHUNK_PAGES_MAX; a += PAGE) {
+	if (step > PAGE && !e->sim && !huge_room(e, v, rg, target, (r->hi - r->lo + step - 1) / step))
+		return 0;
+	for (uint64_t a = r->lo & ~(step - 1); a < r->hi && n < CHUNK_PAGES_MAX; a += step) {
 		pg[n] = (void *)a;
 		nodes[n++] = target;
 	}
@@ -603,9 +745,29 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 			for (size_t k = 0; k < n; k++)
 				st[k] = -EFAULT;
 	}
-	for (size_t k = 0; k < n; k++)
+	uint32_t refused = 0;
+
+	for (size_t k = 0; k < n; k++) {
 		if (st[k] != target && st[k] != -ENOENT && st[k] != -EFAULT)
 			v->failed++;
+		/* shared (KSM-merged, a memfd virtiofsd maps too), pinned or
+		 * busy: not movable by move_pages */
+		if (st[k] == -EACCES || st[k] == -EBUSY || st[k] == -EPERM || st[k] == -ENOMEM || st[k] == -EIO)
+			refused++;
+	}
+	refused *= (uint32_t)(step / PAGE);
+	v->unmovable = v->unmovable - r->unmovable + refused;
+	r->unmovable = refused;
+	/* A region whose pages keep refusing is not tried again every epoch:
+	 * 2, 4, ... 64 epochs after each try that moved under half of it. */
+	if (refused && refused * 2 >= n * (step / PAGE)) {
+		if (!r->fails++)
+			v->backed_off++;
+		r->retry_at = (int64_t)e->epoch + (1 << (r->fails < 6 ? r->fails : 6));
+	} else if (r->fails) {
+		r->fails = 0;
+		v->backed_off--;
+	}
 	/* Book what moved, not what was asked: a page the kernel could not
 	 * move (busy, under I/O) stays where it was. st[] reports the node
 	 * of pages already on the target too, so the region's sampled pages
@@ -613,8 +775,11 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	 * against the exact figure. */
 	uint32_t total = r->fast + r->slow, before = promote ? r->fast : r->slow, there = 0;
 
-	for (size_t i = 0; i < r->npg && i * STRIDE < n; i++)
-		there += st[i * STRIDE] == target;
+	if (step > PAGE)		/* a huge page holds the whole region */
+		there = n && st[0] == target ? total : 0;
+	else
+		for (size_t i = 0; i < r->npg && i * STRIDE < n; i++)
+			there += st[i * STRIDE] == target;
 	if (there > total)
 		there = total;
 	moved = there > before ? (uint64_t)(there - before) * SAMPLE : 0;
@@ -1134,6 +1299,7 @@ void engine_epoch(struct engine *e)
 			v->kernel_promoted = st.v[VS_PROMOTED];
 			v->kernel_demoted = st.v[VS_DEMOTED];
 		}
+		hotplugged(e, v);
 		if (arriving(e, v))
 			continue;
 		double t0 = now_s();
@@ -1180,16 +1346,19 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		for (int i = 0; i < e->nvm; i++) {
 			struct evm *v = e->vm[i];
 			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"state\":\"%s\",\"cgroup\":\"%s\",\"ram_bytes\":%llu,"
+				"\"config_ram_bytes\":%llu,\"ranges\":%d,\"ram_note\":\"%s\","
 				"\"policy\":{\"pin_hot\":%s,\"dram_max\":%llu,\"rate_mbs\":%.1f,\"target_slow\":%.4f,\"io_slow_us\":%.0f},"
 				"\"dram_bytes\":%llu,\"slow_bytes\":%llu,\"absent_bytes\":%llu,\"hot_set_bytes\":%llu,"
 				"\"dram_set_bytes\":%llu,\"budget_bound\":%s,\"slow_share\":%.4f,"
 				"\"thresholds\":{\"hot_x_mean\":%.2f,\"hysteresis\":%.2f},"
 				"\"migrations\":{\"promoted_bytes\":%llu,\"demoted_bytes\":%llu,\"ping_pongs\":%llu,\"failed_pages\":%llu,\"budget_use\":%.2f,"
+				"\"unmovable_pages\":%llu,\"backed_off_regions\":%llu,\"hugetlb_blocked\":%llu,\"hugetlb\":\"%s\","
 				"\"kernel_promoted_pages\":%llu,\"kernel_demoted_pages\":%llu},"
 				"\"yielding_to_kernel\":%s,\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
 				"\"last_adjustment\":{\"epoch\":%llu,\"reason\":\"%s\"}}",
 				i ? "," : "", v->vm.vmid, v->vm.pid, v->pol.incoming ? "incoming" : "steering",
 				v->vm.scope, (unsigned long long)v->vm.ram_bytes,
+				(unsigned long long)v->vm.conf_bytes, v->vm.nr_ranges, v->vm.note,
 				v->pol.pin_hot ? "true" : "false", (unsigned long long)v->pol.dram_max, v->pol.rate_mbs,
 				v->pol.target_slow, v->pol.io_slow_us,
 				(unsigned long long)v->dram_bytes, (unsigned long long)v->slow_bytes,
@@ -1197,6 +1366,8 @@ void engine_status(struct engine *e, FILE *f, bool json)
 				(unsigned long long)v->want_bytes, v->budget_bound ? "true" : "false", v->slow_share,
 				v->thr, eff_hyst(v), (unsigned long long)v->promoted, (unsigned long long)v->demoted,
 				(unsigned long long)v->pingpong, (unsigned long long)v->failed, v->budget_use,
+				(unsigned long long)v->unmovable, (unsigned long long)v->backed_off,
+				(unsigned long long)v->huge_blocked, v->huge_note,
 				(unsigned long long)v->kernel_promoted, (unsigned long long)v->kernel_demoted,
 				e->epoch <= v->yield_until ? "true" : "false",
 				(unsigned long long)v->low_bytes, (unsigned long long)v->io_done, v->io_p50, v->io_p99,
@@ -1223,6 +1394,12 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		fprintf(f, "   migrated: %s promoted, %s demoted, %llu ping-pongs (the kernel: %llu pages promoted); hot: heat >= %.2f x mean, hysteresis %.2f; memory.low %s\n",
 			fmt_bytes(v->promoted, b[4], 32), fmt_bytes(v->demoted, b[5], 32),
 			(unsigned long long)v->pingpong, (unsigned long long)v->kernel_promoted, v->thr, eff_hyst(v), fmt_bytes(v->low_bytes, b[0], 32));
+		fprintf(f, "   guest RAM %s in %d range(s)%s%s\n", fmt_bytes(v->vm.ram_bytes, b[0], 32), v->vm.nr_ranges,
+			v->vm.note[0] ? "; " : "", v->vm.note);
+		if (v->unmovable || v->huge_note[0])
+			fprintf(f, "   cannot move: %llu pages (shared, KSM or pinned; %llu regions backed off)%s%s\n",
+				(unsigned long long)v->unmovable, (unsigned long long)v->backed_off,
+				v->huge_note[0] ? "; " : "", v->huge_note);
 		fprintf(f, "   NVMe: %llu I/Os last epoch, p50 %.0f us, p99 %.0f us%s\n", (unsigned long long)v->io_done,
 			v->io_p50, v->io_p99, v->storage_slow ? " (slow: protecting harder)" : "");
 		if (*v->adjust)
@@ -1256,16 +1433,24 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	v->pol = *p;
 	v->slot = (uint32_t)e->nvm;
 	v->vm.vmid = p->vmid;
-	v->vm.nr_ranges = 1;
+	v->vm.ram = calloc(1, sizeof(*v->vm.ram));
+	v->rg = calloc(1, sizeof(*v->rg));
+	if (!v->vm.ram || !v->rg) {
+		free_evm(v);
+		return -1;
+	}
+	v->vm.nr_ranges = v->nrg = 1;
 	v->vm.ram[0].start = base;
 	v->vm.ram[0].end = base + ram_bytes;
+	v->vm.ram[0].page_size = PAGE;
 	v->vm.ram_bytes = ram_bytes;
-	v->first[0] = base >> RSHIFT;
+	v->rg[0].first = base >> RSHIFT;
+	v->rg[0].last = (base + ram_bytes - 1) >> RSHIFT;
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
 	if (!(v->r = calloc(nr, sizeof(*v->r)))) {
-		free(v);
+		free_evm(v);
 		return -1;
 	}
 	v->nr = nr;

@@ -47,8 +47,12 @@ struct evm {
 	void **pages;			/* every page of guest RAM */
 	int *status;
 	size_t npages;
-	uint64_t first[TIERD_MAX_RANGES];	/* first region number per range */
-	size_t ridx[TIERD_MAX_RANGES];		/* its index in r */
+	struct erange {			/* guest RAM ranges, sorted by address */
+		uint64_t first, last;	/* region numbers */
+		size_t ridx;		/* the first one's index in r */
+		int range;		/* index in vm.ram */
+	} *rg;
+	int nrg;
 	/* tuned */
 	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
 	int seen;			/* epochs in which it had samples */
@@ -57,6 +61,10 @@ struct evm {
 	double slow_share, budget_use;
 	int budget_full;
 	uint64_t promoted, demoted, pingpong, failed;
+	uint64_t unmovable;		/* pages move_pages refused (-EBUSY, -EACCES, ...) at their last try */
+	uint64_t backed_off;		/* regions not tried again for a while */
+	uint64_t huge_blocked;		/* hugetlb moves skipped: no free huge pages on the target */
+	char huge_note[96];		/* "no free 2048 kB huge pages on node 1" */
 	uint64_t moves;			/* regions moved, ever */
 	uint64_t win_pp, win_moves;	/* ping-pongs and moves this window */
 	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */

@@ -458,6 +458,11 @@ int samplers_add_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg)
 	return e;
 }
 
+int samplers_set_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg)
+{
+	return bpf_map_update_elem(s->vms_fd, &cgid, cfg, BPF_EXIST) ? -errno : 0;
+}
+
 int samplers_del_vm(struct samplers *s, uint64_t cgid, uint32_t slot)
 {
 	struct region_key k;

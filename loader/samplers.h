@@ -51,6 +51,8 @@ extern const char *const heat_via_names[NR_HEAT_VIA];
 
 /* VM table */
 int samplers_add_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg);
+/* New ranges for a VM already added; its counters are kept. */
+int samplers_set_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg);
 int samplers_del_vm(struct samplers *s, uint64_t cgid, uint32_t slot);
 
 /* Cumulative readings */

@@ -431,12 +431,9 @@ int cmd_stat(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < nvm; i++) {
-		struct vm_cfg cfg = { .slot = i, .nr_ranges = vms[i].nr_ranges, .cap = cap };
+		struct vm_cfg cfg = { .slot = i, .cap = cap };
 
-		for (int r = 0; r < vms[i].nr_ranges; r++) {
-			cfg.start[r] = vms[i].ram[r].start;
-			cfg.end[r] = vms[i].ram[r].end;
-		}
+		vm_bpf_ranges(&vms[i], &cfg);
 		if (samplers_add_vm(&s, vms[i].cgid, &cfg)) {
 			err("cannot register VM %ld with the samplers", vms[i].vmid);
 			samplers_stop(&s);

@@ -98,7 +98,7 @@ static void put(const char *rel, const char *content, size_t len)
 
 static int resolve(long vmid, char *why)
 {
-	struct host_paths hp;
+	struct host_paths hp = {0};
 	char proc[300], run[300], cg[300];
 	struct vm vm;
 
@@ -114,7 +114,7 @@ static void test_vm_resolve(void)
 	static const char kvm[] = "/usr/bin/kvm\0-id\0" "101\0-name\0vm101\0";
 	static const char other[] = "/usr/bin/kvm\0-id\0" "102\0";
 	char why[512], path[300];
-	struct host_paths hp;
+	struct host_paths hp = {0};
 	long ids[8];
 
 	snprintf(root, sizeof(root), "/tmp/tierd-unit.XXXXXX");
@@ -148,7 +148,7 @@ static void test_vm_resolve(void)
 		put("proc/4242/maps", maps, sizeof(maps) - 1);
 	}
 	{
-		struct vm vm;
+		struct vm vm = {0};
 		snprintf(path, sizeof(path), "%s/proc", root);
 		hp.proc = path; hp.run = "/nonexistent"; hp.cgroup = "/nonexistent";
 		vm.pid = 4242; vm.vmid = 101;
@@ -157,6 +157,7 @@ static void test_vm_resolve(void)
 		CHECK(vm.ram[0].start == 0x7f0000000000ULL && !strcmp(vm.ram[0].what, "anon"), "largest first");
 		CHECK(!strncmp(vm.ram[1].what, "memfd:", 6), "memfd: %s", vm.ram[1].what);
 		CHECK(vm.ram_bytes == (1ULL << 30) + (256ULL << 20), "bytes %llu", (unsigned long long)vm.ram_bytes);
+		vm_free(&vm);
 		CHECK(vm_find_ram(&hp, &vm, 2ULL << 30, why, sizeof(why)) && strstr(why, "no guest RAM"), "%s", why);
 		/* a line whose end is below its start (found by tests/fuzz/maps) is not RAM */
 		static const char bad[] = "8f0000000000-7f4000000000 rw-p 00000000 00:00 0 \n";

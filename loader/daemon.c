@@ -561,6 +561,8 @@ static int run(int argc, char **argv, bool daemon_only)
 				/* once per new error; the default folder may just not be there */
 				if (rc && rc != last && !(rc == -ENOENT && !strcmp(d.cfg.metrics_dir, METRICS_DIR_DEFAULT)))
 					warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
+				else if (!rc && last && last != -ENOENT)
+					note("metrics: %s/tierd.prom written again", d.cfg.metrics_dir);
 				last = rc;
 			}
 			next += d.cfg.eo.epoch_s;

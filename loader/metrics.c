@@ -141,7 +141,11 @@ int metrics_write(struct engine *e, const char *dir)
 	if (!(f = fopen(tmp, "we")))
 		return -errno;
 	write_all(e, f);
-	if (ferror(f))
+	/* fflush gives the write's own errno (ENOSPC, EROFS); ferror alone
+	 * would only say that something failed */
+	if (fflush(f))
+		rc = -errno;
+	else if (ferror(f))
 		rc = -EIO;
 	if (fclose(f) && !rc)
 		rc = -errno;

@@ -488,6 +488,8 @@ static void usage(FILE *f)
 "       tierd --vm N [policy] [options]    steer VM N (handed to the daemon if one runs)\n"
 "       tierd --vm N --detach              remove VM N's policy, restore its knobs\n"
 "       tierd attach N [--incoming] [policy]   hand VM N to the running daemon only\n"
+"       tierd attach N --hook [--incoming]     the hookscript's: policy from the files and\n"
+"                                          tags only; left alone if they do not ask for it\n"
 "       tierd detach N                     the same as --vm N --detach\n"
 "policy (defaults from tierd.conf and /etc/pve/tierd.cfg; see tierd.conf(5)):\n"
 "  --pin-hot            keep the hot set in DRAM and shield it (memory.low)\n"

@@ -12,7 +12,7 @@ ARCH     := x86
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUT)
-LDLIBS   := -lbpf -lelf -lz -lnuma -lm
+LDLIBS   := -lbpf -lelf -lz -lnuma -lm $(shell pkg-config --libs libsystemd)
 # BPF: libbpf's BPF_PROG/BPF_KPROBE macros leave `ctx` and unused arguments
 # behind, hence -Wno-unused-parameter; everything else is an error.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf \

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "config.h"
 #include "util.h"
 #include "vm.h"
@@ -543,11 +544,38 @@ int config_policy(const struct config *c, long vmid, const struct popts *manual,
 bool pve_migrating(const char *pve_dir, long vmid)
 {
 	bool dir;
-	char *buf = vm_conf(pve_dir, vmid, &dir);
+	char *buf = vm_conf(pve_dir, vmid, &dir), *lock;
 
 	if (!dir)
 		return false;		/* no pmxcfs here */
-	return !buf || conf_value(buf, "lock");
+	if (!buf)
+		return true;		/* the config is still on the source node */
+	/* only a migration's lock: backup, snapshot, rollback... leave guest
+	 * RAM where it is, and a backup may hold its lock for hours */
+	lock = conf_value(buf, "lock");
+	return lock && !strncmp(lock, "migrate", 7) && (!lock[7] || isspace((unsigned char)lock[7]));
+}
+
+bool pve_mounted(const char *pve_dir)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%.280s/.version", pve_dir);
+	return !access(path, F_OK);
+}
+
+/* FNV-1a of a file's bytes (at most pmxcfs's 1 MiB and a little), 0 if unreadable */
+static uint64_t file_hash(const char *path)
+{
+	static char buf[CONFIG_MAX_BYTES + 2];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	long n = read_file(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return 0;
+	for (long i = 0; i < n; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+	return h;
 }
 
 void config_stamp(const struct config *c, struct config_stamp *s)
@@ -561,14 +589,14 @@ void config_stamp(const struct config *c, struct config_stamp *s)
 			s->present[i] = true;
 			s->mt[i] = st.st_mtim;
 			s->size[i] = st.st_size;
-			s->ino[i] = st.st_ino;
+			s->hash[i] = file_hash(p[i]);
 		}
 }
 
 bool config_stamp_eq(const struct config_stamp *a, const struct config_stamp *b)
 {
 	for (int i = 0; i < 2; i++)
-		if (a->present[i] != b->present[i] || a->size[i] != b->size[i] || a->ino[i] != b->ino[i] ||
+		if (a->present[i] != b->present[i] || a->size[i] != b->size[i] || a->hash[i] != b->hash[i] ||
 		    a->mt[i].tv_sec != b->mt[i].tv_sec || a->mt[i].tv_nsec != b->mt[i].tv_nsec)
 			return false;
 	return true;

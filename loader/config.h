@@ -98,16 +98,24 @@ int popts_add(struct popts *l, const char *name, const char *val, char *why, siz
 
 /*
  * On a live-migration target: true while the VM's config is still on the
- * source node or carries a "lock:" line (Proxmox moves it here and unlocks
- * it once RAM has arrived). False when pve_dir holds no pmxcfs.
+ * source node or carries "lock: migrate" (Proxmox moves it here and unlocks
+ * it once RAM has arrived; `qm remote-migrate` has it local and locked from
+ * the start). Other locks (backup, snapshot) are not migrations. False when
+ * pve_dir holds no pmxcfs.
  */
 bool pve_migrating(const char *pve_dir, long vmid);
+/* pmxcfs is mounted at pve_dir: its <pve_dir>/.version exists. */
+bool pve_mounted(const char *pve_dir);
 
-/* Identity of the files, to notice edits: (mtime, size, inode) of both. */
+/*
+ * Identity of the files, to notice edits: (mtime, size, content hash) of
+ * both. pmxcfs gives whole-second mtimes and no stable inode, so an edit
+ * in the same second to the same size shows only in the content.
+ */
 struct config_stamp {
 	struct timespec mt[2];
 	off_t size[2];
-	ino_t ino[2];
+	uint64_t hash[2];
 	bool present[2];
 };
 void config_stamp(const struct config *c, struct config_stamp *s);

@@ -80,6 +80,8 @@ int ctl_parse(const char *req, size_t len, struct ctl_req *r, char *why, size_t 
 			*eq++ = 0;
 		if (!strcmp(tok, "incoming") && !eq) {
 			r->incoming = true;	/* this start only, not kept with the policy */
+		} else if (!strcmp(tok, "hook") && !eq) {
+			r->hook = true;
 		} else if (popts_add(&r->opts, tok, eq, msg, sizeof(msg)) < 0) {
 			snprintf(why, wl, "error: VM %ld: %s", r->vmid, msg);
 			return -1;

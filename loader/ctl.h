@@ -28,11 +28,12 @@ struct ctl_req {
 	enum ctl_kind kind;
 	long vmid;
 	bool incoming;			/* attach: this start is a live-migration target */
+	bool hook;			/* attach: from the hookscript (policy from the files) */
 	struct popts opts;		/* attach: the policy options */
 };
 
 /*
- * Parse one request: "attach VMID [name[=value]...] [incoming]",
+ * Parse one request: "attach VMID [name[=value]...] [incoming] [hook]",
  * "detach VMID", "status" or "status-json" (len bytes, no NUL needed;
  * parsing stops at the first newline). 0, or -1 with the reply's text
  * ("error: ...") in why.

@@ -62,8 +62,14 @@ static struct daemon {
 	bool auto_attach;		/* the host daemon: attach what the files ask for */
 	struct managed m[TIERD_MAX_VMS];
 	int nm;
-	long skip[TIERD_MAX_VMS];	/* running VMs not to auto-attach: detached by hand, or failed */
+	long skip[TIERD_MAX_VMS];	/* running VMs not to auto-attach: detached by hand */
 	int nskip;
+	/* running VMs the files ask for that could not be attached yet (QEMU
+	 * writes its pid file before guest RAM exists): tried again at epoch
+	 * `at`, backing off to every 32 epochs */
+	struct retry { long vmid; unsigned tries; uint64_t at; } retry[TIERD_MAX_VMS];
+	int nretry;
+	bool pve_seen, pve_down;	/* pmxcfs was mounted once / is not now */
 } d;
 
 /* Tell systemd (Type=notify) we are ready: one datagram to $NOTIFY_SOCKET.
@@ -130,6 +136,36 @@ static void skip(long vmid)
 		d.skip[d.nskip++] = vmid;
 }
 
+static struct retry *retry_of(long vmid)
+{
+	for (int i = 0; i < d.nretry; i++)
+		if (d.retry[i].vmid == vmid)
+			return &d.retry[i];
+	return NULL;
+}
+
+/*
+ * pmxcfs restarting (a pve-cluster upgrade) unmounts /etc/pve for a
+ * moment: its files and the VMs' configs read as absent. While a pmxcfs
+ * seen before is not mounted, the daemon keeps the configuration it has
+ * and the VMs it steers, and attaches nothing new.
+ */
+static bool pmxcfs_down(void)
+{
+	if (pve_mounted(d.cfg.pve_dir)) {
+		if (d.pve_down)
+			note("pmxcfs is mounted again at %s", d.cfg.pve_dir);
+		d.pve_seen = true;
+		d.pve_down = false;
+		return false;
+	}
+	if (d.pve_seen && !d.pve_down)
+		warn("pmxcfs is not mounted at %s (no .version; restarting?): keeping the configuration and the VMs steered as they are, attaching nothing new",
+		     d.cfg.pve_dir);
+	d.pve_down = d.pve_seen;
+	return d.pve_down;
+}
+
 /*
  * Attach (or re-attach with a new policy) VM vmid: the files' layers, then
  * `opts` if it came by hand. 0, or -1 with why.
@@ -177,7 +213,14 @@ static void reconcile(void)
 		if (!running)
 			d.skip[i--] = d.skip[--d.nskip];
 	}
-	if (!d.auto_attach)
+	for (int i = 0; i < d.nretry; i++) {
+		bool running = false;
+		for (int k = 0; k < n; k++)
+			running |= ids[k] == d.retry[i].vmid;
+		if (!running)
+			d.retry[i--] = d.retry[--d.nretry];
+	}
+	if (!d.auto_attach || pmxcfs_down())
 		return;
 	for (int i = 0; i < d.nm; i++) {
 		struct managed *m = &d.m[i];
@@ -190,17 +233,30 @@ static void reconcile(void)
 		}
 	}
 	for (int k = 0; k < n; k++) {
-		if (managed(ids[k]) || skipped(ids[k]) || !config_wants(&d.cfg, ids[k]))
+		struct retry *r = retry_of(ids[k]);
+		if (managed(ids[k]) || skipped(ids[k]) || (r && r->at > d.e.epoch) || !config_wants(&d.cfg, ids[k]))
 			continue;
 		/* still arriving from another node: wait for its RAM */
 		bool incoming = pve_migrating(d.cfg.pve_dir, ids[k]);
 		if (attach(ids[k], false, NULL, incoming, why, sizeof(why))) {
-			warn("VM %ld: not attached: %s", ids[k], why);
-			skip(ids[k]);
+			if (!r && d.nretry < TIERD_MAX_VMS) {
+				r = &d.retry[d.nretry++];
+				*r = (struct retry){ .vmid = ids[k] };
+				warn("VM %ld: not attached yet: %s; trying again each epoch, then less often", ids[k], why);
+			} else {
+				dbg("VM %ld: not attached (try %u): %s", ids[k], r ? r->tries + 1 : 0, why);
+			}
+			if (r) {
+				r->tries++;
+				r->at = d.e.epoch + (r->tries < 5 ? 1 : r->tries < 10 ? 4 : 32);
+			}
 		} else {
-			note("VM %ld: attached from %s%s", ids[k],
+			note("VM %ld: attached from %s%s%s", ids[k],
 			     config_vm(&d.cfg, ids[k]) ? d.cfg.policies : "its tags",
-			     incoming ? " (incoming migration: placement waits for its RAM)" : "");
+			     incoming ? " (incoming migration: placement waits for its RAM)" : "",
+			     r ? " after its RAM appeared" : "");
+			if (r)
+				*r = d.retry[--d.nretry];
 		}
 	}
 }
@@ -212,6 +268,8 @@ static void reload(bool force)
 	struct config n;
 	char why[600];
 
+	if (pmxcfs_down())
+		return;		/* its files would read as gone: wait for it */
 	config_stamp(&d.cfg, &now);
 	if (!force && config_stamp_eq(&now, &d.stamp))
 		return;
@@ -247,6 +305,7 @@ static void reload(bool force)
 	d.cfg = n;
 	config_fix_ptrs(&d.cfg);
 	d.nskip = 0;
+	d.nretry = 0;
 	note("configuration read: %s, %s (%d VM policies)", d.cfg.path, d.cfg.policies, d.cfg.nvm);
 	reconcile();
 }
@@ -294,6 +353,37 @@ static int ask(int fd, const char *req)
 	return ok && !first ? 0 : 1;
 }
 
+/*
+ * An attach from the hookscript is not manual: the VM gets what the files
+ * and its tags say, and is left alone when they say nothing or tierd.off,
+ * as if the daemon had found it. A config with "lock: migrate" makes it
+ * incoming (`qm remote-migrate` sets no PVE_MIGRATED_FROM). 0 attached,
+ * 1 left alone (why says why), -1 refused.
+ */
+static int hook_attach(long vmid, bool *incoming, char *why, size_t wl)
+{
+	struct retry *r;
+
+	if (pmxcfs_down()) {
+		snprintf(why, wl, "pmxcfs is not mounted at %s: its policy and tags cannot be read", d.cfg.pve_dir);
+		return -1;
+	}
+	if (config_tags(&d.cfg, vmid) == TAGS_OFF) {
+		snprintf(why, wl, "tagged tierd.off");
+		return 1;
+	}
+	if (!config_wants(&d.cfg, vmid)) {
+		snprintf(why, wl, "no section in %s and no tierd or tierd.pin-hot tag", d.cfg.policies);
+		return 1;
+	}
+	*incoming |= pve_migrating(d.cfg.pve_dir, vmid);
+	if (attach(vmid, false, NULL, *incoming, why, wl))
+		return -1;
+	if ((r = retry_of(vmid)))
+		*r = d.retry[--d.nretry];
+	return 0;
+}
+
 /* One request from the control socket (ctl.c), answered into out. */
 static void handle(void *arg, const char *req, size_t len, FILE *out)
 {
@@ -306,15 +396,24 @@ static void handle(void *arg, const char *req, size_t len, FILE *out)
 		return;
 	}
 	switch (r.kind) {
-	case CTL_ATTACH:
-		if (attach(r.vmid, true, &r.opts, r.incoming, why, sizeof(why))) {
+	case CTL_ATTACH: {
+		int rc = r.hook ? hook_attach(r.vmid, &r.incoming, why, sizeof(why))
+				: attach(r.vmid, true, &r.opts, r.incoming, why, sizeof(why));
+		if (rc < 0) {
 			fprintf(out, "error: VM %ld: %s\n", r.vmid, why);
+			break;
+		}
+		if (rc > 0) {
+			fprintf(out, "ok: VM %ld not attached: %s\n", r.vmid, why);
+			note("VM %ld: hookscript attach ignored: %s", r.vmid, why);
 			break;
 		}
 		fprintf(out, "ok: VM %ld attached to the tierd daemon (pid %d)%s\n", r.vmid, getpid(),
 			r.incoming ? "; placement waits for the incoming migration" : "");
-		note("VM %ld: attached by request%s", r.vmid, r.incoming ? " (incoming migration)" : "");
+		note("VM %ld: attached by %s%s", r.vmid, r.hook ? "the hookscript" : "request",
+		     r.incoming ? " (incoming migration)" : "");
 		break;
+	}
 	case CTL_DETACH:
 		if (engine_detach(e, r.vmid)) {
 			fprintf(out, "error: VM %ld has no tierd policy\n", r.vmid);
@@ -338,6 +437,8 @@ static void usage(FILE *f)
 "       tierd --vm N [policy] [options]    steer VM N (handed to the daemon if one runs)\n"
 "       tierd --vm N --detach              remove VM N's policy, restore its knobs\n"
 "       tierd attach N [--incoming] [policy]   hand VM N to the running daemon only\n"
+"       tierd attach N --hook [--incoming]     the hookscript's: policy from the files and\n"
+"                                          tags only; left alone if they do not ask for it\n"
 "       tierd detach N                     the same as --vm N --detach\n"
 "policy (defaults from tierd.conf and /etc/pve/tierd.cfg; see tierd.conf(5)):\n"
 "  --pin-hot            keep the hot set in DRAM and shield it (memory.low)\n"
@@ -378,12 +479,13 @@ static int run(int argc, char **argv, bool daemon_only)
 		{"dram-free-min", required_argument, 0, 'f'}, {"dram-nodes", required_argument, 0, 'F'},
 		{"slow-nodes", required_argument, 0, 'S'}, {"no-kernel-knobs", no_argument, 0, 'K'},
 		{"duration", required_argument, 0, 'd'}, {"status-every", required_argument, 0, 's'},
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0},
+		{"json", no_argument, 0, 'j'}, {"hook", no_argument, 0, 'H'},
+		{"help", no_argument, 0, 'h'}, {0},
 	};
 	struct popts manual = { 0 };
 	char opts[MAX_REQ] = "", why[600];	/* the policy options, as the daemon takes them */
 	const char *config = NULL;
-	bool have_vm = false, detach = false, json = false, policy_given = false, incoming = false;
+	bool have_vm = false, detach = false, json = false, policy_given = false, incoming = false, hook = false;
 	double duration = 0;
 	uint64_t every = 0, v;
 	/* host settings given here: checked as tierd.conf's keys, applied over it */
@@ -410,6 +512,7 @@ static int run(int argc, char **argv, bool daemon_only)
 			break;
 		case 'D': detach = true; break;
 		case 'I': incoming = true; break;
+		case 'H': hook = true; break;
 		case 'p': case 'm': case 'r': case 't': case 'i':
 			if (popts_add(&manual, name, optarg, why, sizeof(why)) < 0)
 				return err("%s", why), 2;
@@ -451,7 +554,10 @@ static int run(int argc, char **argv, bool daemon_only)
 		return err("unexpected argument '%s'", argv[optind]), usage(stderr), 2;
 	if (detach && (policy_given || incoming))
 		return err("--detach removes a policy; it takes no policy options"), 2;
-	if ((detach || policy_given || incoming) && !have_vm)
+	if (hook && (detach || policy_given))
+		return err("--hook takes the VM's policy from the files and its tags: no policy options"), 2;
+	daemon_only |= hook;
+	if ((detach || policy_given || incoming || hook) && !have_vm)
 		return err("%s needs --vm N", detach ? "--detach" : incoming ? "--incoming" : "a policy option"), 2;
 	if (geteuid() != 0)
 		return err("tierd needs root (BPF, move_pages on QEMU, cgroup and sysctl writes)"), 1;
@@ -485,7 +591,8 @@ static int run(int argc, char **argv, bool daemon_only)
 			if (detach)
 				snprintf(req, sizeof(req), "detach %ld\n", vmid);
 			else
-				snprintf(req, sizeof(req), "attach %ld%s%s\n", vmid, opts, incoming ? " incoming" : "");
+				snprintf(req, sizeof(req), "attach %ld%s%s%s\n", vmid, opts, incoming ? " incoming" : "",
+					 hook ? " hook" : "");
 			return ask(fd, req);
 		}
 		if (detach || daemon_only)

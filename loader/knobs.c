@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "knobs.h"
 #include "log.h"
+#include "sdunit.h"
 #include "util.h"
 
 #define MAX_KNOBS 1024
@@ -20,6 +21,15 @@ static struct knob {
 } knobs[MAX_KNOBS];
 static int nknobs;
 static char journal[256];
+
+/* A knob of a unit systemd manages goes through systemd, which would
+ * otherwise put its own value back; anything else is written directly. */
+static int knob_write(const char *path, const char *value)
+{
+	int e = sdunit_set_cgroup(path, value);
+
+	return e == -EOPNOTSUPP ? write_file(path, value) : e;
+}
 
 static void chomp(char *s)
 {
@@ -152,7 +162,7 @@ int knobs_open(const char *path)
 			warn("%s:%d: '%.200s' = '%.40s' is not a knob tierd sets: not restored", journal, ln, line, tab + 1);
 			continue;
 		}
-		if (!write_file(line, tab + 1)) {
+		if (!knob_write(line, tab + 1)) {
 			warn("restored %s to '%s' (left by a tierd that did not exit cleanly)", line, tab + 1);
 			n++;
 		} else {
@@ -197,7 +207,7 @@ int knob_set(const char *path, const char *value)
 		}
 		info("knob %s: was '%s', now '%s'", path, cur, value);
 	}
-	return write_file(path, value);
+	return knob_write(path, value);
 }
 
 /* Put back the knobs whose path is `path` (exact) or lies under it (dir). */
@@ -210,7 +220,7 @@ static void restore_matching(const char *path, bool dir)
 			i++;
 			continue;
 		}
-		int e = write_file(knobs[i].path, knobs[i].old);
+		int e = knob_write(knobs[i].path, knobs[i].old);
 		if (e && e != -ENOENT)
 			warn("could not restore %s to '%s': %s", knobs[i].path, knobs[i].old, strerror(-e));
 		else if (!e)

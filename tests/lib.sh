@@ -27,9 +27,20 @@ trap _run_cleanups EXIT
 
 # standin_start VMID LOG [options...]: start a stand-in VM; waits for its
 # first JSON line; sets STANDIN_PID (the supervisor) and VM_PID.
+# Under systemd (the lab's --systemd) the stand-in runs in a transient
+# N.scope in qemu.slice made by systemd, as qm's StartTransientUnit does.
+under_systemd() { [ -d /run/systemd/system ]; }
 standin_start() {
 	local id=$1 log=$2; shift 2
-	"$STANDIN" -id "$id" "$@" >"$log" 2>"$log.err" &
+	if under_systemd; then
+		# a scope of the same name from the last run may still be going away
+		for _ in $(seq 50); do systemctl -q is-active "$id.scope" 2>/dev/null || break; sleep 0.1; done
+		systemctl reset-failed "$id.scope" 2>/dev/null || true
+		systemd-run --quiet --scope --slice=qemu --unit="$id" -p KillMode=process -p SendSIGKILL=no \
+			"$STANDIN" -id "$id" "$@" >"$log" 2>"$log.err" &
+	else
+		"$STANDIN" -id "$id" "$@" >"$log" 2>"$log.err" &
+	fi
 	STANDIN_PID=$!
 	on_exit "kill $STANDIN_PID 2>/dev/null; wait $STANDIN_PID 2>/dev/null"
 	for _ in $(seq 600); do

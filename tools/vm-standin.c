@@ -51,7 +51,7 @@ enum backing { B_ANON, B_MEMFD, B_HUGETLBFS };
 static struct opts {
 	long vmid;
 	uint64_t mem, hot, hot_start, budget;
-	double hot_share, zipf, write_share, epoch, duration, move_every, arrive;
+	double hot_share, zipf, write_share, epoch, duration, move_every, arrive, ram_after;
 	uint64_t rate;
 	enum backing backing;
 	bool thp, reg, quiet, mlock;
@@ -385,6 +385,26 @@ static void write_or_die(const char *path, const char *s)
 	close(fd);
 }
 
+/* Is this process in `scope` itself (started inside it by systemd-run)? */
+static bool in_own_scope(void)
+{
+	char buf[600];
+	const char *root = o.cgroot ? o.cgroot : cgroup2_mount();
+	size_t rl = root ? strlen(root) : 0;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	bool in = false;
+
+	if (!f)
+		return false;
+	while (fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "0::", 3)) {
+			buf[strcspn(buf, "\n")] = 0;
+			in = rl && !strcmp(buf + 3, scope + rl);
+		}
+	fclose(f);
+	return in;
+}
+
 static pid_t child;
 static void forward(int sig) { if (child > 0) kill(child, sig); }
 
@@ -425,7 +445,9 @@ static void supervise(void)
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
 	unlink(pidfile);
-	for (int i = 0; i < 50 && rmdir(scope) && errno == EBUSY; i++)
+	/* under systemd (systemd-run --scope) the scope is systemd's and holds
+	 * this process too: systemd removes it once we are gone */
+	for (int i = 0; i < 50 && !in_own_scope() && rmdir(scope) && errno == EBUSY; i++)
 		usleep(20000);
 	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
@@ -500,6 +522,8 @@ static void usage(FILE *f)
 "  --epoch SEC          seconds between JSON lines (default 1)\n"
 "  --duration SEC       stop after SEC seconds (default: on SIGTERM/SIGINT)\n"
 "  --no-register        no cgroup scope, no pid file\n"
+"  --ram-after SEC      map guest RAM SEC s after writing the pid file, as QEMU\n"
+"                       writes it before machine init\n"
 "  --arrive SEC         write guest RAM over SEC s before running, as a live\n"
 "                       migration fills it on the target\n"
 "  --mlock              lock guest RAM where it lands (a fixed DRAM load for benchmarks)\n"
@@ -528,6 +552,7 @@ static void parse(int argc, char **argv)
 		{"no-register", no_argument, 0, 'R'},
 		{"mlock", no_argument, 0, 'L'},
 		{"arrive", required_argument, 0, 'A'},
+		{"ram-after", required_argument, 0, 'Q'},
 		{"cgroup-root", required_argument, 0, 'c'},
 		{"run-dir", required_argument, 0, 'D'},
 		{"seed", required_argument, 0, 'x'},
@@ -543,6 +568,7 @@ static void parse(int argc, char **argv)
 		case 'i': o.vmid = (long)parse_num(optarg, "-id", 100, 999999999); break;
 		case 'L': o.mlock = true; break;
 		case 'A': o.arrive = parse_num(optarg, "--arrive", 0, 3600); break;
+		case 'Q': o.ram_after = parse_num(optarg, "--ram-after", 0, 3600); break;
 		case 'm': o.mem = size_arg(optarg, "--mem"); break;
 		case 'h': o.hot = size_arg(optarg, "--hot"); hot_set = true; break;
 		case 's': o.hot_share = parse_num(optarg, "--hot-share", 0, 1); break;
@@ -632,6 +658,8 @@ int main(int argc, char **argv)
 	if (o.zipf > 0)
 		zipf_init();
 	read_tiers();
+	if (o.ram_after > 0)
+		usleep((useconds_t)(o.ram_after * 1e6));
 	map_ram();
 	fill();
 	if (o.mlock && mlock(ram, o.mem))

@@ -5,6 +5,7 @@
  * oversized files, layering of policies, Proxmox tags and migration locks.
  * Files live in a temporary folder; no root needed.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,20 @@ static void test_tags(void)
 	CHECK(!pve_migrating(c.pve_dir, 101), "101 is here, unlocked");
 	CHECK(pve_migrating(c.pve_dir, 104), "104 is locked");
 	CHECK(pve_migrating(c.pve_dir, 106), "106's config is not on this node yet");
+	snprintf(path, sizeof(path), "%s/pve/qemu-server/107.conf", dir);
+	put(path, "memory: 4096\nlock: backup\n");
+	CHECK(!pve_migrating(c.pve_dir, 107), "a backup's lock is not a migration");
+	put(path, "lock: migrate-x\n");
+	CHECK(!pve_migrating(c.pve_dir, 107), "only 'lock: migrate' itself");
+	put(path, "tags: tierd\nlock: migrate\n[snap]\n");
+	CHECK(pve_migrating(c.pve_dir, 107), "qm remote-migrate: local config, lock: migrate");
 	snprintf(path, sizeof(path), "%s/no-pmxcfs", dir);
 	CHECK(!pve_migrating(path, 106), "no pmxcfs: no lock to wait for");
+	CHECK(!pve_mounted(c.pve_dir), "no .version: pmxcfs not mounted");
+	snprintf(path, sizeof(path), "%s/pve/.version", dir);
+	put(path, "7\n");
+	CHECK(pve_mounted(c.pve_dir), ".version: pmxcfs mounted");
+	unlink(path);
 	config_free(&c);
 }
 
@@ -246,6 +259,18 @@ static void test_stamp(void)
 	put(cfg, "vm: 101\n\tpin-hot\n");
 	config_stamp(&c, &b);
 	CHECK(!config_stamp_eq(&a, &b), "an edit changes the stamp");
+	/* pmxcfs: whole-second mtimes, no stable inode; an edit in the same
+	 * second to the same size differs only in its bytes */
+	struct stat st;
+	stat(cfg, &st);
+	config_stamp(&c, &a);
+	put(cfg, "vm: 102\n\tpin-hot\n");
+	struct timespec ts[2] = { st.st_mtim, st.st_mtim };
+	utimensat(AT_FDCWD, cfg, ts, 0);
+	config_stamp(&c, &b);
+	CHECK(a.size[1] == b.size[1] && a.mt[1].tv_sec == b.mt[1].tv_sec && a.mt[1].tv_nsec == b.mt[1].tv_nsec,
+	      "same size and mtime");
+	CHECK(!config_stamp_eq(&a, &b), "a same-second, same-size edit changes the stamp");
 	config_free(&c);
 }
 

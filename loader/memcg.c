@@ -55,16 +55,16 @@ int memcg_tier_read(const char *scope_dir, struct memcg_tier *t)
 int memcg_reclaim(const char *scope_dir, uint64_t bytes, const char **used)
 {
 	/* what this kernel's memory.reclaim takes: probed on first use */
-	static const char *const args[] = { " swappiness=max", " swappiness=200", "" };
+	static const char *const args[] = { " swappiness=200", "" };
 	static int first = 0;
 	char path[600], buf[64];
 	int rc = -EINVAL;
 
 	snprintf(path, sizeof(path), "%s/memory.reclaim", scope_dir);
-	for (int i = first; i < 3; i++) {
+	for (int i = first; i < 2; i++) {
 		snprintf(buf, sizeof(buf), "%llu%s", (unsigned long long)bytes, args[i]);
 		rc = write_file(path, buf);
-		if (rc == -EINVAL && i < 2)
+		if (rc == -EINVAL && i < 1)
 			continue;	/* this argument is not known here: the next */
 		first = i;
 		*used = args[i][0] ? args[i] + 1 : "";

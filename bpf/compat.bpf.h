@@ -69,6 +69,20 @@ static __always_inline __u64 migrate_reason_arg(void *args)
 #define COMPAT_SAME_REG(v) asm volatile("" : "+r"(v))
 
 /*
+ * A tp_btf pointer argument the verifier may type as maybe-NULL must be
+ * tested before pointer arithmetic on it (the verifier refuses arithmetic
+ * on a maybe-null pointer).
+ * Needed since: 6.13, cb4158ce8ec8 "bpf: Mark raw_tp arguments with
+ * PTR_MAYBE_NULL" (backported to 6.12.y), reverted and replaced by "bpf:
+ * Augment raw_tp arguments with PTR_MAYBE_NULL". Seen: tp_btf/nvme_setup_cmd
+ * + nvme_complete_rq (module tracepoints) rejected with EACCES on Debian
+ * 6.12.117 and 7.3.4 while raw_tp, whose arguments are plain numbers,
+ * loaded; 6.1 loads them. That this test is the whole fix was not yet
+ * confirmed by a verifier log in the lab when it was written.
+ */
+#define COMPAT_TP_ARG_NULL(p) (!(p))
+
+/*
  * The blkcg of a bio, for the cgroup of an I/O a kernel thread submits.
  * Not a version: bio->bi_blkg exists only with CONFIG_BLK_CGROUP (on in
  * every Debian and Proxmox kernel); without it the I/O is not attributed.

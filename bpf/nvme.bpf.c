@@ -83,12 +83,17 @@ static __always_inline __u64 issuer_cgroup(struct request *req)
 
 static __always_inline int on_setup(struct request *req)
 {
-	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
-	struct nvme_request *nr = (void *)req + bpf_core_type_size(struct request);
-	struct nvme_ctrl *ctrl = BPF_CORE_READ(nr, ctrl);
+	struct nvme_request *nr;
+	struct nvme_ctrl *ctrl;
 	struct inflight in = {};
 	struct nvme_qstats *qs;
 	__u64 key = (__u64)req;
+
+	if (COMPAT_TP_ARG_NULL(req))
+		return 0;
+	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
+	nr = (void *)req + bpf_core_type_size(struct request);
+	ctrl = BPF_CORE_READ(nr, ctrl);
 
 	nstat(NS_SETUP);
 	in.q.ctrl = BPF_CORE_READ(ctrl, instance);
@@ -124,6 +129,8 @@ static __always_inline int on_complete(struct request *req)
 	struct vm_cfg *vm;
 	__u64 b;	/* 64-bit, see COMPAT_SAME_REG */
 
+	if (COMPAT_TP_ARG_NULL(req))
+		return 0;
 	nstat(NS_COMPLETE);
 	in = bpf_map_lookup_elem(&inflight, &key);
 	if (!in) {

@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "common.bpf.h"
+#include "compat.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -21,11 +22,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mig_stats);
 } mig_stats SEC(".maps");
-
-/* Kernels from 6.16 on pass large_folio_split before mode and reason. */
-struct trace_event_raw_mm_migrate_pages___lfs {
-	unsigned long large_folio_split;
-} __attribute__((preserve_access_index));
 
 static __always_inline enum mig_reason classify(__u64 reason)
 {
@@ -64,34 +60,16 @@ static __always_inline int on_migrate(__u64 succeeded, __u64 failed, __u64 reaso
 	return 0;
 }
 
-/* Load ctx[idx] with idx an immediate: the verifier only accepts context
- * reads at constant offsets, and clang, left alone, merges the two reads
- * below into one read at a computed offset. */
-#define CTX_ARG(ctx, idx) ({						\
-	__u64 __v;							\
-	asm volatile("%[v] = *(u64 *)(%[c] + %[o])"			\
-		     : [v] "=r"(__v) : [c] "r"(ctx), [o] "i"((idx) * 8));	\
-	__v; })
-
-/* The reason is the last argument: index 6 on 6.1, 7 where the extra one
- * exists; the dead read is pruned once CO-RE has relocated the test. */
-static __always_inline __u64 reason_arg(void *args)
-{
-	if (bpf_core_field_exists(struct trace_event_raw_mm_migrate_pages___lfs, large_folio_split))
-		return (__u32)CTX_ARG(args, 7);
-	return (__u32)CTX_ARG(args, 6);
-}
-
 SEC("tp_btf/mm_migrate_pages")
 int migrate_btf(__u64 *ctx)
 {
-	return on_migrate(ctx[0], ctx[1], reason_arg(ctx));
+	return on_migrate(ctx[0], ctx[1], migrate_reason_arg(ctx));
 }
 
 SEC("raw_tp/mm_migrate_pages")
 int migrate_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_migrate(ctx->args[0], ctx->args[1], reason_arg(ctx));
+	return on_migrate(ctx->args[0], ctx->args[1], migrate_reason_arg(ctx));
 }
 
 char LICENSE[] SEC("license") = "GPL";

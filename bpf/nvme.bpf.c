@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "common.bpf.h"
+#include "compat.bpf.h"
 
 #define PF_KTHREAD 0x00200000
 
@@ -75,19 +76,24 @@ static __always_inline __u64 issuer_cgroup(struct request *req)
 
 	if (!(BPF_CORE_READ(t, flags) & PF_KTHREAD))
 		return bpf_get_current_cgroup_id();
-	if (bpf_core_field_exists(req->bio->bi_blkg))
+	if (COMPAT_HAS_BIO_BLKG(req))
 		return BPF_CORE_READ(req, bio, bi_blkg, blkcg, css.cgroup, kn, id);
 	return 0;
 }
 
 static __always_inline int on_setup(struct request *req)
 {
-	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
-	struct nvme_request *nr = (void *)req + bpf_core_type_size(struct request);
-	struct nvme_ctrl *ctrl = BPF_CORE_READ(nr, ctrl);
+	struct nvme_request *nr;
+	struct nvme_ctrl *ctrl;
 	struct inflight in = {};
 	struct nvme_qstats *qs;
 	__u64 key = (__u64)req;
+
+	if (COMPAT_TP_ARG_NULL(req))
+		return 0;
+	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
+	nr = (void *)req + bpf_core_type_size(struct request);
+	ctrl = BPF_CORE_READ(nr, ctrl);
 
 	nstat(NS_SETUP);
 	in.q.ctrl = BPF_CORE_READ(ctrl, instance);
@@ -121,8 +127,10 @@ static __always_inline int on_complete(struct request *req)
 	struct nvme_qstats *qs;
 	struct inflight *in;
 	struct vm_cfg *vm;
-	__u64 b;	/* 64-bit: 6.1's verifier loses the bound across a zero-extension */
+	__u64 b;	/* 64-bit, see COMPAT_SAME_REG */
 
+	if (COMPAT_TP_ARG_NULL(req))
+		return 0;
 	nstat(NS_COMPLETE);
 	in = bpf_map_lookup_elem(&inflight, &key);
 	if (!in) {
@@ -131,7 +139,7 @@ static __always_inline int on_complete(struct request *req)
 	}
 	d = bpf_ktime_get_ns() - in->ts;
 	b = tierd_hist_slot(d);
-	asm volatile("" : "+r"(b));	/* check the very register that indexes */
+	COMPAT_SAME_REG(b);
 	if (b >= TIERD_HIST_SLOTS)
 		return 0;	/* cannot happen; keeps the verifier sure */
 

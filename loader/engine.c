@@ -40,6 +40,7 @@
 #include "config.h"
 #include "engine.h"
 #include "knobs.h"
+#include "memcg.h"
 #include "log.h"
 #include "util.h"
 
@@ -398,6 +399,9 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
+	struct memcg_tier mt;
+	if (!memcg_tier_read(v->vm.scope_dir, &mt))
+		v->memcg_demoted0 = mt.demoted_total;
 	if (add_ranges(v, 0)) {
 		snprintf(why, whylen, "out of memory for the regions of %d ranges", v->vm.nr_ranges);
 		free_evm(v);
@@ -836,7 +840,8 @@ static bool host_swap(void)
  */
 static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 {
-	char path[700], swap[700], buf[64], b1[32], b2[32];
+	char swap[700], buf[64], b1[32], b2[32];
+	const char *arg = "";
 	uint64_t before = v->dram_bytes, room = node_free("", e->topo.first_slow);
 	bool hold_swap = false, demotion = false;
 	int rc;
@@ -859,22 +864,22 @@ static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 			hold_swap = true;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/memory.reclaim", v->vm.scope_dir);
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want);
-	rc = write_file(path, buf);		/* -EAGAIN: less than asked */
+	/* with swappiness= where the kernel takes it: guest RAM (anon), not
+	 * QEMU's page cache; memory.swap.max stays the guard against swap */
+	rc = memcg_reclaim(v->vm.scope_dir, want, &arg);	/* -EAGAIN: less than asked */
 	if (hold_swap)
 		knob_restore(swap);
 	if (rc && rc != -EAGAIN) {
-		dbg("VM %ld: %s: %s", v->vm.vmid, path, strerror(-rc));
+		dbg("VM %ld: %s/memory.reclaim: %s", v->vm.vmid, v->vm.scope_dir, strerror(-rc));
 		return -1;
 	}
 	exact_totals(e, v);
 	uint64_t moved = before > v->dram_bytes ? before - v->dram_bytes : 0;
 
 	v->demoted += moved;
-	note("VM %ld epoch %llu: over budget before its heat is known: memory.reclaim %s on its scope, %s of guest RAM "
+	note("VM %ld epoch %llu: over budget before its heat is known: memory.reclaim %s%s%s on its scope, %s of guest RAM "
 	     "left DRAM (the kernel's LRU chose)", v->vm.vmid, (unsigned long long)e->epoch,
-	     fmt_bytes(want, b1, sizeof(b1)), fmt_bytes(moved, b2, sizeof(b2)));
+	     fmt_bytes(want, b1, sizeof(b1)), *arg ? " " : "", arg, fmt_bytes(moved, b2, sizeof(b2)));
 	return (double)moved;
 }
 
@@ -1300,6 +1305,9 @@ void engine_epoch(struct engine *e)
 			v->kernel_demoted = st.v[VS_DEMOTED];
 		}
 		hotplugged(e, v);
+		struct memcg_tier mt;	/* 6.12+: kswapd's demotions of it too */
+		if (!memcg_tier_read(v->vm.scope_dir, &mt) && mt.have)
+			v->kernel_demoted = mt.demoted_total - v->memcg_demoted0;
 		if (arriving(e, v))
 			continue;
 		double t0 = now_s();

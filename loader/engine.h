@@ -67,7 +67,9 @@ struct evm {
 	char huge_note[96];		/* "no free 2048 kB huge pages on node 1" */
 	uint64_t moves;			/* regions moved, ever */
 	uint64_t win_pp, win_moves;	/* ping-pongs and moves this window */
-	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF, VM context) */
+	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF in the VM's context;
+							 * demotions from memory.numa_stat where it has them) */
+	uint64_t memcg_demoted0;	/* memory.numa_stat's demotions at attach */
 	/* the kernel promoting this VM's pages back: tierd stops demoting a while */
 	uint64_t yield_until, yield_len;
 	struct vm_io io_prev;

@@ -81,6 +81,11 @@ int cmd_probe(int argc, char **argv)
 	if (json) {
 		printf("{\"kernel\":");
 		json_str(stdout, u.release);
+		printf(",\"forced\":");
+		if (s.forced)
+			json_str(stdout, s.forced);
+		else
+			printf("null");
 		printf(",\"chosen\":{\"heat\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"attempts\":[",
 #define JS(x) (x) ? "\"" : "", (x) ? (x) : "null", (x) ? "\"" : ""
 		       JS(s.heat_via), JS(s.heat2_via), JS(s.mig_via), JS(s.nvme_via));
@@ -94,7 +99,10 @@ int cmd_probe(int argc, char **argv)
 		}
 		printf("]}\n");
 	} else {
-		printf("kernel %s\n\n", u.release);
+		printf("kernel %s\n", u.release);
+		if (s.forced)
+			printf("rungs forced by TIERD_SAMPLER=%s\n", s.forced);
+		printf("\n");
 		for (int i = 0; i < s.ntries; i++)
 			printf("  %-8s %-42s %s\n", s.tries[i].sampler, s.tries[i].via,
 			       s.tries[i].err ? s.tries[i].why : "ok");

@@ -335,7 +335,7 @@ static void start_migrate(struct samplers *s)
 {
 	static const char *via[] = { "tp_btf/mm_migrate_pages", "raw_tp/mm_migrate_pages" };
 
-	for (int i = 0; i < 2 && !s->mig; i++) {
+	for (int i = s->force_raw_tp; i < 2 && !s->mig; i++) {
 		struct migrate_bpf *skel = migrate_bpf__open();
 
 		if (!skel) {
@@ -368,7 +368,7 @@ static void start_nvme(struct samplers *s)
 		record(s, "nvme", "tracepoints", -ENOENT, "nvme_core is not loaded: no NVMe devices to measure");
 		return;
 	}
-	for (int i = 0; i < 2 && !s->nvme; i++) {
+	for (int i = s->force_raw_tp; i < 2 && !s->nvme; i++) {
 		struct nvme_bpf *skel = nvme_bpf__open();
 
 		if (!skel) {
@@ -394,9 +394,47 @@ static void start_nvme(struct samplers *s)
 	}
 }
 
-int samplers_start(struct samplers *s, const struct sampler_opts *o)
+/*
+ * TIERD_SAMPLER forces lower rungs of the ladders, so that the tests run
+ * each of them on purpose and not only on a kernel that happens to lack
+ * the top: a comma-separated list of a heat way (fentry, kprobe, perf-hw,
+ * perf-sw) and/or raw_tp (migrate and nvme by raw tracepoints, not
+ * tp_btf). An explicit heat way (tierd stat --heat, probe's own loop)
+ * wins over it. 0, or -EINVAL for a word it does not know.
+ */
+static int forced_rungs(struct samplers *s, struct sampler_opts *o)
 {
+	const char *env = getenv("TIERD_SAMPLER");
+	char buf[128], *w, *save;
+
+	if (!env || !*env)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int v = heat_via_parse(w);
+
+		if (v >= 0) {
+			if (o->heat == HEAT_AUTO)
+				o->heat = v;
+		} else if (!strcmp(w, "raw_tp")) {
+			s->force_raw_tp = 1;
+		} else if (strcmp(w, "tp_btf")) {
+			err("TIERD_SAMPLER: '%s' is not fentry, kprobe, perf-hw, perf-sw, raw_tp or tp_btf", w);
+			return -EINVAL;
+		}
+	}
+	s->forced = env;
+	note("samplers: rungs forced by TIERD_SAMPLER=%s", env);
+	return 0;
+}
+
+int samplers_start(struct samplers *s, const struct sampler_opts *opts)
+{
+	struct sampler_opts oo = *opts, *o = &oo;
+
 	memset(s, 0, sizeof(*s));
+	if (forced_rungs(s, o))
+		return -EINVAL;
 	s->region_shift = o->region_shift;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0)

@@ -39,6 +39,8 @@ struct samplers {
 	int nperf;
 	struct heat_bpf *heat2;		/* hardware sampler beside the fault sampler */
 	unsigned region_shift;
+	const char *forced;		/* TIERD_SAMPLER, when set */
+	int force_raw_tp;		/* migrate and nvme start at raw_tp */
 	struct attempt tries[MAX_ATTEMPTS];
 	int ntries;
 	int ncpus;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
+#include "memcg.h"
 #include "samplers.h"
 #include "tierd_cmd.h"
 #include "util.h"
@@ -22,11 +23,14 @@
 
 static const char *const vmstat_keys[] = {
 	"pgpromote_success", "pgpromote_candidate", "pgdemote_kswapd", "pgdemote_direct",
-	"pgdemote_khugepaged", "numa_hint_faults", "numa_pages_migrated", "pgmigrate_success",
+	"pgdemote_khugepaged", "pgdemote_proactive", "numa_hint_faults", "numa_pages_migrated",
+	"pgmigrate_success", "pgpromote_candidate_nrl",
 };
 #define NR_VMSTAT (sizeof(vmstat_keys) / sizeof(vmstat_keys[0]))
 
-static const char *const memcg_keys[] = { "pgpromote_success", "pgdemote_kswapd", "pgdemote_direct" };
+static const char *const memcg_keys[] = {
+	"pgpromote_success", "pgdemote_kswapd", "pgdemote_direct", "pgdemote_khugepaged", "pgdemote_proactive",
+};
 #define NR_MEMCG (sizeof(memcg_keys) / sizeof(memcg_keys[0]))
 
 /* Read "key value" lines for `keys`; missing keys are -1. */
@@ -55,6 +59,7 @@ struct vm_snap {
 	struct vm_stats st;
 	struct vm_io io;
 	long long memcg[NR_MEMCG];
+	struct memcg_tier tier;		/* memory.numa_stat (6.12+) */
 };
 
 struct snap {
@@ -84,6 +89,7 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 		samplers_vm_io(s, i, &sn->vm[i].io);
 		snprintf(path, sizeof(path), "%s/memory.stat", vms[i].scope_dir);
 		read_kv(path, memcg_keys, NR_MEMCG, sn->vm[i].memcg);
+		memcg_tier_read(vms[i].scope_dir, &sn->vm[i].tier);
 	}
 	samplers_mig_stats(s, &sn->mig);
 	samplers_nvme_stats(s, sn->nvme);
@@ -209,9 +215,29 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 				"\"other_pages\":%llu,\"failed_pages\":%llu},\"memcg\":{",
 				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
 				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
-			for (unsigned k = 0, c = 0; k < NR_MEMCG; k++)
+			unsigned mc = 0;
+			for (unsigned k = 0; k < NR_MEMCG; k++)
 				if (vb->memcg[k] >= 0)
-					fprintf(f, "%s\"%s\":%lld", c++ ? "," : "", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+					fprintf(f, "%s\"%s\":%lld", mc++ ? "," : "", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+			if (vb->tier.have) {
+				/* per node, from memory.numa_stat: kswapd's demotions of the VM too */
+				fprintf(f, "%s\"numa_stat\":{\"demoted_pages\":%llu,\"promoted_pages\":%llu",
+					mc ? "," : "",
+					(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
+					(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
+				for (int w = 0; w < 2; w++) {
+					const uint64_t *x = w ? vb->tier.promoted : vb->tier.demoted;
+					const uint64_t *y = w ? va->tier.promoted : va->tier.demoted;
+
+					fprintf(f, ",\"%s_per_node\":{", w ? "promoted" : "demoted");
+					for (int n = 0, c = 0; n < MEMCG_NODES; n++)
+						if (x[n] - y[n])
+							fprintf(f, "%s\"%d\":%llu", c++ ? "," : "", n,
+								(unsigned long long)(x[n] - y[n]));
+					fprintf(f, "}");
+				}
+				fprintf(f, "}");
+			}
 			fprintf(f, "},\"io\":{\"completed\":%llu", (unsigned long long)io_done);
 			us(f, "mean_us", io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / io_done : 0, true);
 			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
@@ -237,6 +263,10 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 					shown += fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]) > 0;
 			if (!shown)
 				fprintf(f, " (this kernel's memory.stat has no promotion/demotion counters)");
+			if (vb->tier.have)
+				fprintf(f, "\n  numa_stat   demoted %llu, promoted %llu (pages, every reclaimer)",
+					(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
+					(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
 			fprintf(f, "\n  hottest    ");
 			for (long k = 0; k < nhot && k < top; k++)
 				fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),

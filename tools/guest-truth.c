@@ -67,7 +67,7 @@ static struct {
 	pid_t pid;
 	const char *rundir, *qmp, *serial;
 	uint64_t budget, stride, corrupt_gpa;
-	bool corrupt, corrupt_hot;
+	bool corrupt, corrupt_hot, follow;
 	long epochs, corrupt_after;
 } o = { .vmid = -1, .rundir = "/var/run/qemu-server", .stride = 1, .corrupt_after = 1 };
 
@@ -506,6 +506,20 @@ static FILE *open_serial(const char *path)
 	return f;
 }
 
+/* running, not a zombie */
+static bool pid_alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2] != 'Z';
+	fclose(f);
+	return ok;
+}
+
 /* one line; on a file at its end, wait for more while QEMU lives */
 static bool next_line(FILE *f, char *buf, size_t n)
 {
@@ -515,7 +529,7 @@ static bool next_line(FILE *f, char *buf, size_t n)
 		int c = fgetc(f);
 		if (c == EOF) {
 			clearerr(f);
-			if (kill(o.pid, 0) && errno == ESRCH)
+			if (!pid_alive(o.pid))
 				return false;
 			usleep(50000);
 			continue;
@@ -529,6 +543,38 @@ static bool next_line(FILE *f, char *buf, size_t n)
 	}
 }
 
+/* the pid in RUN/N.pid if it is alive, else 0 */
+static pid_t pid_of_vm(void)
+{
+	char path[600];
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "%s/%ld.pid", o.rundir, o.vmid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1 || !pid_alive(pid))
+		pid = 0;
+	fclose(f);
+	return pid;
+}
+
+/* open QEMU's memory and learn its guest-RAM layout */
+static void attach(void)
+{
+	char path[64];
+
+	if (memfd >= 0)
+		close(memfd);
+	snprintf(path, sizeof(path), "/proc/%d/mem", o.pid);
+	memfd = open(path, o.corrupt ? O_RDWR : O_RDONLY);
+	if (memfd < 0)
+		die("%s: %s", path, strerror(errno));
+	nblocks = npieces = 0;
+	memset(blocks, 0, sizeof(blocks));
+	read_layout();
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -539,6 +585,8 @@ static void usage(FILE *f)
 "  --dram-budget SIZE  DRAM budget for the oracle share (default: the hot set)\n"
 "  --stride N          query every Nth test page's node (default 1)\n"
 "  --epochs N          exit after N epoch lines\n"
+"  --follow            when QEMU exits, wait for the VM's next pid (a live migration's\n"
+"                      target, once it has the pid file) and go on with it\n"
 "  --corrupt GPA|hot   after --corrupt-after epochs (default 1), flip the words of\n"
 "                      that guest-physical page (hot: the first page of the hot set)\n"
 "Exit status: 0, or 1 if the guest reported integrity errors or the map check failed.\n");
@@ -552,7 +600,7 @@ int main(int argc, char **argv)
 		{"serial", required_argument, 0, 's'}, {"dram-budget", required_argument, 0, 'B'},
 		{"stride", required_argument, 0, 'S'}, {"epochs", required_argument, 0, 'n'},
 		{"corrupt", required_argument, 0, 'C'}, {"corrupt-after", required_argument, 0, 'A'},
-		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		{"follow", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	static char qmp_path[600];
 	bool budget_set = false;
@@ -574,42 +622,51 @@ int main(int argc, char **argv)
 			  else o.corrupt_gpa = strtoull(optarg, NULL, 0);
 			  break;
 		case 'A': o.corrupt_after = strtol(optarg, NULL, 10); break;
+		case 'F': o.follow = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!o.serial)
 		die("--serial PATH is needed (the guest's COM1)");
-	if (o.vmid > 0 && !o.pid) {
-		char path[600];
-		snprintf(path, sizeof(path), "%s/%ld.pid", o.rundir, o.vmid);
-		FILE *f = fopen(path, "r");
-		if (!f || fscanf(f, "%d", &o.pid) != 1)
-			die("%s: no pid", path);
-		fclose(f);
-	}
+	if (o.follow && o.vmid <= 0)
+		die("--follow needs --vmid (it follows the pid file)");
 	if (o.vmid > 0 && !o.qmp) {
 		snprintf(qmp_path, sizeof(qmp_path), "%s/%ld.qmp", o.rundir, o.vmid);
 		o.qmp = qmp_path;
 	}
+	if (o.vmid > 0 && !o.pid)
+		o.pid = pid_of_vm();
 	if (!o.pid || !o.qmp)
 		die("name the VM: --vmid N, or --pid PID and --qmp SOCKET");
 	if (numa_available() < 0)
 		die("the kernel has no NUMA support");
 	read_tiers();
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/mem", o.pid);
-	memfd = open(path, o.corrupt ? O_RDWR : O_RDONLY);
-	if (memfd < 0)
-		die("%s: %s", path, strerror(errno));
-	read_layout();
+	attach();
 
 	FILE *ser = open_serial(o.serial);
 	char line[4096];
 	bool mapped = false;
 	long epochs = 0;
 	uint64_t errors = 0;
-	while (next_line(ser, line, sizeof(line))) {
+	for (;;) {
+		if (!next_line(ser, line, sizeof(line))) {
+			/* QEMU is gone: with --follow, wait for the VM's next pid
+			 * (a migration target adopted into the pid file) */
+			if (!o.follow)
+				break;
+			fclose(ser);
+			pid_t old = o.pid;
+			for (int i = 0; i < 3000 && ((o.pid = pid_of_vm()) == old || !o.pid); i++)
+				usleep(100000);
+			if (o.pid == old || !o.pid)
+				die("--follow: no new pid for VM %ld after 300 s", o.vmid);
+			fprintf(stderr, "guest-truth: VM %ld is now pid %d\n", o.vmid, o.pid);
+			attach();
+			ser = open_serial(o.serial);
+			mapped = false;
+			continue;
+		}
 		char *l = strstr(line, "tierd-guest");
 		if (!l)
 			continue;
@@ -621,6 +678,7 @@ int main(int argc, char **argv)
 		if (!field(l, "ranges"))
 			continue;
 		if (!mapped) {
+			free(weight); free(sorted); free(last); free(addrs); free(status);
 			parse_ranges(l);
 			if (!npages)
 				die("the guest reported no test RAM");

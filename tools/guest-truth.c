@@ -503,6 +503,9 @@ static FILE *open_serial(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		die("--serial %s: %s", path, strerror(errno));
+	/* from its end, as tail -f: epoch lines are whole in themselves, and
+	 * the ones already there are history (an earlier reader's epochs) */
+	fseek(f, 0, SEEK_END);
 	return f;
 }
 
@@ -671,8 +674,9 @@ int main(int argc, char **argv)
 		if (!l)
 			continue;
 		if (strstr(l, "integrity_error")) {
-			fprintf(stderr, "{\"integrity_error\":{\"vmid\":%ld,\"gpa\":\"%s\"}}\n", o.vmid,
-				field(l, "gpa") ? strtok((char *)field(l, "gpa"), " ") : "?");
+			fprintf(stderr, "{\"integrity_error\":{\"vmid\":%ld,\"pid\":%d,\"gpa\":\"0x%" PRIx64
+				"\",\"got\":\"0x%08" PRIx64 "\",\"want\":\"0x%08" PRIx64 "\"}}\n", o.vmid, o.pid,
+				fu(l, "gpa"), fu(l, "got"), fu(l, "want"));
 			continue;
 		}
 		if (!field(l, "ranges"))

@@ -36,7 +36,7 @@ msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
 .PHONY: all deps check check-kernels demo bench install clean san fuzz
-all: $(OUT)/tierd $(OUT)/vm-standin $(UNIT)
+all: $(OUT)/tierd $(OUT)/vm-standin $(OUT)/tierd-guest.elf $(OUT)/guest-truth $(OUT)/qmp $(UNIT)
 
 deps:
 	$(Q)tools/deps
@@ -99,6 +99,30 @@ $(OUT)/bench-loop: tools/bench/loop.c $(filter-out $(OUT)/loader/main.o,$(LOADER
 $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ -lnuma -lm -o $@
+
+# The bare-metal guest for real VMs (tools/guest): 32-bit multiboot ELF,
+# freestanding, booted by QEMU's -kernel; no 32-bit libc needed.
+GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -O2 -std=gnu11 -Wall -Wextra -Werror
+$(OUT)/guest:
+	$(Q)mkdir -p $@
+$(OUT)/guest/%.o: tools/guest/%.c | $(OUT)/guest
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(OUT)/guest/%.o: tools/guest/%.S | $(OUT)/guest
+	$(call msg,AS,$@)
+	$(Q)$(CC) -m32 -c $< -o $@
+$(OUT)/tierd-guest.elf: $(OUT)/guest/boot.o $(OUT)/guest/guest.o tools/guest/guest.ld
+	$(call msg,LD,$@)
+	$(Q)ld -m elf_i386 -static -nostdlib --no-warn-rwx-segments -T tools/guest/guest.ld $(filter %.o,$^) -o $@
+
+$(OUT)/qmp: tools/qmp-cli.c tools/qmp.c tools/qmp.h | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools tools/qmp-cli.c tools/qmp.c -o $@
+
+$(OUT)/guest-truth: tools/guest-truth.c tools/qmp.c tools/qmp.h $(OUT)/loader/util.o | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader -Itools tools/guest-truth.c tools/qmp.c $(OUT)/loader/util.o -lnuma -lm -o $@
 
 # Unit tests link the loader's objects, less its main().
 $(OUT)/tests/%: tests/unit/%.c tests/unit/check.h $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)/tests

@@ -108,3 +108,22 @@ wait_epochs() {
 	done
 	fail "tierd ran $((e - e0)) of $n epochs in ${cap}s"
 }
+
+# A VM's DRAM by the kernel's own per-cgroup counters: anon bytes on NODE in
+# its scope's memory.numa_stat (the stand-in's bookkeeping included, so a
+# budget check with it is, if anything, stricter). The stand-in's own
+# bytes_per_node is a walk over its pages with move_pages that takes a
+# while under TCG; a region tierd promotes after the walk passed it while
+# the one it evicted is read before it went would count twice, so a budget
+# is checked against this instead.
+scope_anon() {	# VMID NODE
+	awk -v n="N$2=" '$1 == "anon" { for (i = 2; i <= NF; i++) if (index($i, n) == 1) print substr($i, length(n) + 1) }' \
+		/sys/fs/cgroup/qemu.slice/$1.scope/memory.numa_stat
+}
+# watch_anon VMID NODE FILE: sample it every 0.5 s into FILE until the test
+# ends (or kill $WATCH_PID)
+watch_anon() {
+	( while :; do scope_anon "$1" "$2" || break; sleep 0.5; done ) >"$3" 2>/dev/null &
+	WATCH_PID=$!
+	on_exit "kill $WATCH_PID 2>/dev/null"
+}

@@ -9,6 +9,7 @@
 #ifndef TIERD_FUZZ_H
 #define TIERD_FUZZ_H
 
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,18 +17,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static char fuzz_dir_path[64];
+
+static inline int fuzz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static inline void fuzz_cleanup(void)
+{
+	nftw(fuzz_dir_path, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A folder of this process's own, made once, removed at exit. */
 static inline const char *fuzz_dir(void)
 {
-	static char dir[64];
+	char *dir = fuzz_dir_path;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/dev/shm/tierd-fuzz.XXXXXX");
+		snprintf(dir, sizeof(fuzz_dir_path), "/dev/shm/tierd-fuzz.XXXXXX");
 		if (!mkdtemp(dir)) {
-			snprintf(dir, sizeof(dir), "/tmp/tierd-fuzz.XXXXXX");
+			snprintf(dir, sizeof(fuzz_dir_path), "/tmp/tierd-fuzz.XXXXXX");
 			if (!mkdtemp(dir))
 				abort();
 		}
+		atexit(fuzz_cleanup);
 	}
 	return dir;
 }

@@ -51,6 +51,7 @@
 #define WARMTH_DECAY	0.95			/* a warmth is heat over ~20 epochs */
 #define PINGPONG_EPOCHS	10
 #define HOLD_EPOCHS	5
+#define SHIELD_EPOCHS	10			/* a region stays shielded this long after it was hot */
 #define PP_MAX		3
 #define PP_SHARE	0.125
 #define HYST_BASE	0.25
@@ -84,6 +85,7 @@ struct region {
 	uint32_t unmovable;		/* pages move_pages refused at the last try */
 	int fails;			/* tries in a row that moved under half of it */
 	int64_t retry_at;		/* backed off until this epoch */
+	uint64_t shield_until;		/* epoch before which memory.low covers it; 0 never */
 };
 
 
@@ -963,8 +965,14 @@ static void shield(struct engine *e, struct evm *v)
 	uint64_t want = 0;
 	char path[700], buf[32], parent[600], *slash;
 
+	/* The shield covers every region hot within the last SHIELD_EPOCHS:
+	 * which regions clear the hot line varies from epoch to epoch with
+	 * the scanner's passes, and a memory.low sized to one epoch's hot set
+	 * would uncover hot pages to the kernel's reclaim between two. */
 	if (v->pol.pin_hot)
-		want = v->hot_bytes;
+		for (size_t k = 0; k < v->nr; k++)
+			if (e->epoch < v->r[k].shield_until)
+				want += (uint64_t)(v->r[k].fast + v->r[k].slow) * SAMPLE;
 	if (v->storage_slow)		/* all it holds in DRAM */
 		want = v->dram_bytes > want ? v->dram_bytes : want;
 	/* resize only on a 5% change, and round to 2 MiB */
@@ -1036,6 +1044,7 @@ static void steer(struct engine *e, struct evm *v)
 		r->want = false;
 		if (!r->hot)
 			continue;
+		r->shield_until = e->epoch + SHIELD_EPOCHS;
 		v->hot_bytes += b;
 		if (v->want_bytes + b > budget) {
 			v->budget_bound = true;

@@ -535,6 +535,18 @@ static bool held(const struct engine *e, const struct region *r)
 	return r->dir > 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
 }
 
+/*
+ * A region's cumulative heat from its heat map entry. With scan windows the
+ * score (latency-weighted faults); without, every sample as a fault at the
+ * floor latency. Hardware samples (heat2, on the same map) are in both
+ * already as floor-latency faults (TIERD_HW_SAMPLE_SCORE in tierd.h), so
+ * this reading is the same whether or not the hardware sampler runs.
+ */
+uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows)
+{
+	return scan_windows ? h->score : h->count * TIERD_WEIGHT_MAX;
+}
+
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
 {
 	/* A region tierd moved last epoch or this one takes migration-entry
@@ -565,8 +577,7 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 
 		if (!r)
 			continue;
-		/* without scan windows, a fault counts as the floor latency */
-		uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * TIERD_WEIGHT_MAX;
+		uint64_t cum = engine_heat_cum(&h[j], e->s.scan_via != NULL);
 
 		if (cum >= r->cum && !blackout(e, r)) {
 			r->delta = (double)(cum - r->cum);

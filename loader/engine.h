@@ -112,6 +112,9 @@ void engine_epoch(struct engine *e);
 /* Status as JSON (one document) or text. */
 void engine_status(struct engine *e, FILE *f, bool json);
 void engine_stop(struct engine *e);
+/* A region's cumulative heat from its heat map entry (score with scan
+ * windows, else count x TIERD_WEIGHT_MAX; hardware samples count in both). */
+uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows);
 
 /*
  * The decision loop alone, for tools/bench/loop (e->sim set, no kernel):

@@ -1532,6 +1532,13 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	return 0;
 }
 
+void engine_sim_stop(struct engine *e)
+{
+	for (int i = 0; i < e->nvm; i++)
+		free_evm(e->vm[i]);
+	e->nvm = 0;
+}
+
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)
 {
 	e->epoch++;

@@ -125,6 +125,8 @@ uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows);
 void engine_sim_start(struct engine *e);	/* no kernel: epoch 2 s, 1024 MB/s, nodes 0 and 1 */
 int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share);
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh);
+/* The simulated VMs freed (engine_sim_start again, or the end). */
+void engine_sim_stop(struct engine *e);
 /* What engine_attach allocates for a VM of ram_bytes (regions, sampled pages). */
 uint64_t engine_table_bytes(uint64_t ram_bytes);
 

@@ -27,6 +27,7 @@ static struct evm *sim_samples(int epochs, void (*add)(struct region_count *h, u
 {
 	struct region_count *h = calloc(nr, sizeof(*h));
 
+	engine_sim_stop(&e);	/* the last run's VM */
 	engine_sim_start(&e);
 	if (!scan)
 		e.s.scan_via = NULL;	/* heat from counts, as without scan windows */
@@ -214,6 +215,7 @@ int main(void)
 	test_sim_zipf();
 	test_hw_merge_rule();
 	test_hw_steers();
+	engine_sim_stop(&e);
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -158,6 +158,7 @@ static void test_status(void)
 	f = mem();
 	engine_status(&e, f, true);
 	fclose(f);
+	engine_sim_stop(&e);
 	CHECK(strstr(buf, "\"reason\":\"moved the \\\"hot\\\" set\\\\back\\nthen\\u0001 stopped, caf\xc3\xa9\""),
 	      "reason not escaped: %s", buf);
 	CHECK(strstr(buf, "\"ram_note\":\"vram \\\"qxl\\\" taken\""), "ram_note not escaped");

@@ -156,6 +156,28 @@ static const struct nvme_queue *find_q(const struct snap *sn, struct nvme_qkey k
 	return NULL;
 }
 
+/* One NVMe queue over the interval (latencies in ns). */
+struct qfig {
+	uint64_t done;
+	double mean, p50, p99, p999;
+	char tr[TIERD_TRANSPORT_LEN + 1];
+};
+
+static void queue_delta(const struct snap *a, const struct nvme_queue *qb, struct qfig *q)
+{
+	const struct nvme_queue *qa = find_q(a, qb->key);
+	uint64_t hist[TIERD_HIST_SLOTS];
+
+	memset(q, 0, sizeof(*q));
+	q->done = qb->st.done - (qa ? qa->st.done : 0);
+	q->mean = q->done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / q->done : 0;
+	memcpy(q->tr, qb->st.transport, TIERD_TRANSPORT_LEN);
+	hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
+	q->p50 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.5);
+	q->p99 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.99);
+	q->p999 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.999);
+}
+
 /* A latency in ns as microseconds, one decimal. */
 static void us(struct json *j, const char *name, double ns)
 {
@@ -299,23 +321,20 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 	json_ku64(&j, "inflight_map_full", b->nvme[NS_INFLIGHT_FULL] - a->nvme[NS_INFLIGHT_FULL]);
 	json_karr(&j, "queues");
 	for (long i = 0; i < b->nq; i++) {
-		const struct nvme_queue *qb = &b->q[i], *qa = find_q(a, qb->key);
-		uint64_t hist[TIERD_HIST_SLOTS], done = qb->st.done - (qa ? qa->st.done : 0);
-		double mean = done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / done : 0;
-		char tr[TIERD_TRANSPORT_LEN + 1] = "";
+		const struct nvme_queue *qb = &b->q[i];
+		struct qfig q;
 
-		memcpy(tr, qb->st.transport, TIERD_TRANSPORT_LEN);
-		hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
+		queue_delta(a, qb, &q);
 		json_obj(&j);
 		json_key(&j, "ctrl");
 		json_strf(&j, "nvme%u", qb->key.ctrl);
-		json_kstr(&j, "transport", tr);
+		json_kstr(&j, "transport", q.tr);
 		json_ku64(&j, "qid", qb->key.qid);
-		json_ku64(&j, "completed", done);
-		us(&j, "mean_us", mean);
-		us(&j, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5));
-		us(&j, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99));
-		us(&j, "p999_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.999));
+		json_ku64(&j, "completed", q.done);
+		us(&j, "mean_us", q.mean);
+		us(&j, "p50_us", q.p50);
+		us(&j, "p99_us", q.p99);
+		us(&j, "p999_us", q.p999);
 		json_ki64(&j, "inflight", qb->st.inflight);
 		json_end(&j);
 	}
@@ -410,18 +429,13 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 		fprintf(f, "  %-8s %-9s %5s %10s %9s %9s %9s %9s %8s\n", "ctrl", "transport", "queue",
 			"completed", "mean_us", "p50_us", "p99_us", "p99.9_us", "inflight");
 	for (long i = 0; i < b->nq; i++) {
-		const struct nvme_queue *qb = &b->q[i], *qa = find_q(a, qb->key);
-		uint64_t hist[TIERD_HIST_SLOTS], done = qb->st.done - (qa ? qa->st.done : 0);
-		double mean = done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / done : 0;
-		char tr[TIERD_TRANSPORT_LEN + 1] = "";
+		const struct nvme_queue *qb = &b->q[i];
+		struct qfig q;
 
-		memcpy(tr, qb->st.transport, TIERD_TRANSPORT_LEN);
-		hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
-		fprintf(f, "  nvme%-4u %-9s %5u %10llu %9.1f %9.1f %9.1f %9.1f %8lld\n", qb->key.ctrl, tr,
-			qb->key.qid, (unsigned long long)done, mean / 1000,
-			hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
-			hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000,
-			hist_percentile(hist, TIERD_HIST_SLOTS, 0.999) / 1000, (long long)qb->st.inflight);
+		queue_delta(a, qb, &q);
+		fprintf(f, "  nvme%-4u %-9s %5u %10llu %9.1f %9.1f %9.1f %9.1f %8lld\n", qb->key.ctrl, q.tr,
+			qb->key.qid, (unsigned long long)q.done, q.mean / 1000, q.p50 / 1000, q.p99 / 1000,
+			q.p999 / 1000, (long long)qb->st.inflight);
 	}
 	fflush(f);
 }

@@ -25,6 +25,10 @@
  *   heat_kprobe  kprobe/handle_mm_fault
  *   heat_perf    perf_event: hardware memory sampling with data addresses
  *                (PEBS, IBS) or software page-fault events
+ *
+ * Hardware sampling also runs as a second object beside a fault-path
+ * sampler (the loader's heat2), on the same heat map: both kinds of sample
+ * add to one region's heat_val, by the rule in tierd.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,6 +36,9 @@
 #include "common.bpf.h"
 
 const volatile __u32 region_shift = 21;
+/* Set by the loader for the hardware sampler (heat2): each sample then
+ * adds TIERD_HW_SAMPLE_SCORE, not a fault's weight (see tierd.h). */
+const volatile bool hw_samples = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -186,8 +193,9 @@ static __always_inline int account(__u64 addr)
 		vm_stat_add(slot, VS_THROTTLED, 1);
 		return 0;
 	}
-	one.score = fault_weight(slot, addr, bpf_ktime_get_ns());
-	if (one.score)
+	if (hw_samples)
+		one.score = TIERD_HW_SAMPLE_SCORE;
+	else if ((one.score = fault_weight(slot, addr, bpf_ktime_get_ns())))
 		vm_stat_add(slot, VS_HINTED, 1);
 	key.slot = slot;
 	key.region = addr >> region_shift;

@@ -41,8 +41,9 @@ struct region_key {
 
 /* Heat map value: sampled faults and their summed weight (see heat.bpf.c). */
 struct heat_val {
-	__u64 count;			/* sampled faults */
-	__u64 score;			/* sum of 1e15 / (scan-to-fault ns)^2 */
+	__u64 count;			/* samples: faults and hardware samples */
+	__u64 score;			/* sum of 1e15 / (scan-to-fault ns)^2, and
+					 * TIERD_HW_SAMPLE_SCORE per hardware sample */
 };
 
 /* A fault more than this long after the scan that covers it is not
@@ -53,6 +54,20 @@ struct heat_val {
  * most one hint fault can weigh is 1e15 / floor^2 (1000 at 1 ms). */
 #define TIERD_LAT_FLOOR_NS	1000000ULL
 #define TIERD_WEIGHT_MAX	(1000000000000000ULL / (TIERD_LAT_FLOOR_NS * TIERD_LAT_FLOOR_NS))
+
+/*
+ * Hardware and fault samples in one region's heat_val (one heat map, shared
+ * by the fault-path sampler and the hardware sampler beside it). Every
+ * sample adds 1 to count. A fault adds its weight (0..TIERD_WEIGHT_MAX) to
+ * score; a hardware sample (PEBS/IBS) adds TIERD_WEIGHT_MAX: it is an
+ * access seen as it happens, as strong a sign of use as a hint fault can
+ * give (one at the latency floor), and it has no scan to be timed against.
+ * So a hardware sample weighs as one floor-latency fault both where the
+ * engine ranks by score (scan windows loaded) and where it ranks by count
+ * x TIERD_WEIGHT_MAX (no scan windows), and neither reading needs to know
+ * which sampler a region's samples came from.
+ */
+#define TIERD_HW_SAMPLE_SCORE	TIERD_WEIGHT_MAX
 
 /* Per-VM counters of the samplers, a per-CPU array indexed by slot. */
 enum vm_stat {

@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "engine.h"
+#include "json.h"
 #include "knobs.h"
 #include "memcg.h"
 #include "log.h"
@@ -537,6 +538,18 @@ static bool held(const struct engine *e, const struct region *r)
 	return r->dir > 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
 }
 
+/*
+ * A region's cumulative heat from its heat map entry. With scan windows the
+ * score (latency-weighted faults); without, every sample as a fault at the
+ * floor latency. Hardware samples (heat2, on the same map) are in both
+ * already as floor-latency faults (TIERD_HW_SAMPLE_SCORE in tierd.h), so
+ * this reading is the same whether or not the hardware sampler runs.
+ */
+uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows)
+{
+	return scan_windows ? h->score : h->count * TIERD_WEIGHT_MAX;
+}
+
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
 {
 	/* A region tierd moved last epoch or this one takes migration-entry
@@ -567,8 +580,7 @@ static void read_heat(struct engine *e, const struct region_count *h, long nh)
 
 		if (!r)
 			continue;
-		/* without scan windows, a fault counts as the floor latency */
-		uint64_t cum = e->s.scan_via ? h[j].score : h[j].count * TIERD_WEIGHT_MAX;
+		uint64_t cum = engine_heat_cum(&h[j], e->s.scan_via != NULL);
 
 		if (cum >= r->cum && !blackout(e, r)) {
 			r->delta = (double)(cum - r->cum);
@@ -1352,47 +1364,90 @@ void engine_epoch(struct engine *e)
 
 /* ---- status ---- */
 
+static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
+{
+	json_obj(j);
+	json_ki64(j, "vmid", v->vm.vmid);
+	json_ki64(j, "pid", v->vm.pid);
+	json_kstr(j, "state", v->pol.incoming ? "incoming" : "steering");
+	json_kstr(j, "cgroup", v->vm.scope);
+	json_ku64(j, "ram_bytes", v->vm.ram_bytes);
+	json_ku64(j, "config_ram_bytes", v->vm.conf_bytes);
+	json_ki64(j, "ranges", v->vm.nr_ranges);
+	json_kstr(j, "ram_note", v->vm.note);
+	json_kobj(j, "policy");
+	json_kbool(j, "pin_hot", v->pol.pin_hot);
+	json_ku64(j, "dram_max", v->pol.dram_max);
+	json_knum(j, "rate_mbs", 1, v->pol.rate_mbs);
+	json_knum(j, "target_slow", 4, v->pol.target_slow);
+	json_knum(j, "io_slow_us", 0, v->pol.io_slow_us);
+	json_end(j);
+	json_ku64(j, "dram_bytes", v->dram_bytes);
+	json_ku64(j, "slow_bytes", v->slow_bytes);
+	json_ku64(j, "absent_bytes", v->absent_bytes);
+	json_ku64(j, "hot_set_bytes", v->hot_bytes);
+	json_ku64(j, "dram_set_bytes", v->want_bytes);
+	json_kbool(j, "budget_bound", v->budget_bound);
+	json_knum(j, "slow_share", 4, v->slow_share);
+	json_kobj(j, "thresholds");
+	json_knum(j, "hot_x_mean", 2, v->thr);
+	json_knum(j, "hysteresis", 2, eff_hyst(v));
+	json_end(j);
+	json_kobj(j, "migrations");
+	json_ku64(j, "promoted_bytes", v->promoted);
+	json_ku64(j, "demoted_bytes", v->demoted);
+	json_ku64(j, "ping_pongs", v->pingpong);
+	json_ku64(j, "failed_pages", v->failed);
+	json_knum(j, "budget_use", 2, v->budget_use);
+	json_ku64(j, "unmovable_pages", v->unmovable);
+	json_ku64(j, "backed_off_regions", v->backed_off);
+	json_ku64(j, "hugetlb_blocked", v->huge_blocked);
+	json_kstr(j, "hugetlb", v->huge_note);
+	json_ku64(j, "kernel_promoted_pages", v->kernel_promoted);
+	json_ku64(j, "kernel_demoted_pages", v->kernel_demoted);
+	json_end(j);
+	json_kbool(j, "yielding_to_kernel", e->epoch <= v->yield_until);
+	json_ku64(j, "memory_low", v->low_bytes);
+	json_kobj(j, "io");
+	json_ku64(j, "completed", v->io_done);
+	json_knum(j, "p50_us", 1, v->io_p50);
+	json_knum(j, "p99_us", 1, v->io_p99);
+	json_kbool(j, "storage_slow", v->storage_slow);
+	json_end(j);
+	json_kobj(j, "last_adjustment");
+	json_ku64(j, "epoch", v->adjust_epoch);
+	json_kstr(j, "reason", v->adjust);
+	json_end(j);
+	json_end(j);
+}
+
 void engine_status(struct engine *e, FILE *f, bool json)
 {
 	char b[6][32];
 
 	if (json) {
-		fprintf(f, "{\"tierd\":\"status\",\"version\":1,\"pid\":%d,\"epoch\":%llu,\"epoch_s\":%.2f,\"cpu_s\":%.2f,"
-			"\"dram_nodes\":\"0x%llx\",\"slow_nodes\":\"0x%llx\",\"topology\":\"%s\",\"heat\":\"%s\",\"vms\":[",
-			getpid(), (unsigned long long)e->epoch, e->o.epoch_s, e->cpu_s,
-			(unsigned long long)e->topo.fast, (unsigned long long)e->topo.slow, e->topo.how,
-			e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "none");
-		for (int i = 0; i < e->nvm; i++) {
-			struct evm *v = e->vm[i];
-			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"state\":\"%s\",\"cgroup\":\"%s\",\"ram_bytes\":%llu,"
-				"\"config_ram_bytes\":%llu,\"ranges\":%d,\"ram_note\":\"%s\","
-				"\"policy\":{\"pin_hot\":%s,\"dram_max\":%llu,\"rate_mbs\":%.1f,\"target_slow\":%.4f,\"io_slow_us\":%.0f},"
-				"\"dram_bytes\":%llu,\"slow_bytes\":%llu,\"absent_bytes\":%llu,\"hot_set_bytes\":%llu,"
-				"\"dram_set_bytes\":%llu,\"budget_bound\":%s,\"slow_share\":%.4f,"
-				"\"thresholds\":{\"hot_x_mean\":%.2f,\"hysteresis\":%.2f},"
-				"\"migrations\":{\"promoted_bytes\":%llu,\"demoted_bytes\":%llu,\"ping_pongs\":%llu,\"failed_pages\":%llu,\"budget_use\":%.2f,"
-				"\"unmovable_pages\":%llu,\"backed_off_regions\":%llu,\"hugetlb_blocked\":%llu,\"hugetlb\":\"%s\","
-				"\"kernel_promoted_pages\":%llu,\"kernel_demoted_pages\":%llu},"
-				"\"yielding_to_kernel\":%s,\"memory_low\":%llu,\"io\":{\"completed\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"storage_slow\":%s},"
-				"\"last_adjustment\":{\"epoch\":%llu,\"reason\":\"%s\"}}",
-				i ? "," : "", v->vm.vmid, v->vm.pid, v->pol.incoming ? "incoming" : "steering",
-				v->vm.scope, (unsigned long long)v->vm.ram_bytes,
-				(unsigned long long)v->vm.conf_bytes, v->vm.nr_ranges, v->vm.note,
-				v->pol.pin_hot ? "true" : "false", (unsigned long long)v->pol.dram_max, v->pol.rate_mbs,
-				v->pol.target_slow, v->pol.io_slow_us,
-				(unsigned long long)v->dram_bytes, (unsigned long long)v->slow_bytes,
-				(unsigned long long)v->absent_bytes, (unsigned long long)v->hot_bytes,
-				(unsigned long long)v->want_bytes, v->budget_bound ? "true" : "false", v->slow_share,
-				v->thr, eff_hyst(v), (unsigned long long)v->promoted, (unsigned long long)v->demoted,
-				(unsigned long long)v->pingpong, (unsigned long long)v->failed, v->budget_use,
-				(unsigned long long)v->unmovable, (unsigned long long)v->backed_off,
-				(unsigned long long)v->huge_blocked, v->huge_note,
-				(unsigned long long)v->kernel_promoted, (unsigned long long)v->kernel_demoted,
-				e->epoch <= v->yield_until ? "true" : "false",
-				(unsigned long long)v->low_bytes, (unsigned long long)v->io_done, v->io_p50, v->io_p99,
-				v->storage_slow ? "true" : "false", (unsigned long long)v->adjust_epoch, v->adjust);
-		}
-		fprintf(f, "]}\n");
+		struct json j;
+
+		json_start(&j, f);
+		json_obj(&j);
+		json_kstr(&j, "tierd", "status");
+		json_ki64(&j, "version", 1);
+		json_ki64(&j, "pid", getpid());
+		json_ku64(&j, "epoch", e->epoch);
+		json_knum(&j, "epoch_s", 2, e->o.epoch_s);
+		json_knum(&j, "cpu_s", 2, e->cpu_s);
+		json_key(&j, "dram_nodes");
+		json_strf(&j, "0x%llx", (unsigned long long)e->topo.fast);
+		json_key(&j, "slow_nodes");
+		json_strf(&j, "0x%llx", (unsigned long long)e->topo.slow);
+		json_kstr(&j, "topology", e->topo.how);
+		json_kstr(&j, "heat", e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "none");
+		json_karr(&j, "vms");
+		for (int i = 0; i < e->nvm; i++)
+			status_vm_json(e, e->vm[i], &j);
+		json_end(&j);
+		json_end(&j);
+		json_finish(&j);
 		return;
 	}
 	fprintf(f, "tierd: epoch %llu (%.1f s each), %d VM(s), %.1f CPU s; heat from %s\n",
@@ -1486,6 +1541,13 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	}
 	e->vm[e->nvm++] = v;
 	return 0;
+}
+
+void engine_sim_stop(struct engine *e)
+{
+	for (int i = 0; i < e->nvm; i++)
+		free_evm(e->vm[i]);
+	e->nvm = 0;
 }
 
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)

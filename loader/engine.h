@@ -112,6 +112,9 @@ void engine_epoch(struct engine *e);
 /* Status as JSON (one document) or text. */
 void engine_status(struct engine *e, FILE *f, bool json);
 void engine_stop(struct engine *e);
+/* A region's cumulative heat from its heat map entry (score with scan
+ * windows, else count x TIERD_WEIGHT_MAX; hardware samples count in both). */
+uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows);
 
 /*
  * The decision loop alone, for tools/bench/loop (e->sim set, no kernel):
@@ -122,6 +125,8 @@ void engine_stop(struct engine *e);
 void engine_sim_start(struct engine *e);	/* no kernel: epoch 2 s, 1024 MB/s, nodes 0 and 1 */
 int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share);
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh);
+/* The simulated VMs freed (engine_sim_start again, or the end). */
+void engine_sim_stop(struct engine *e);
 /* What engine_attach allocates for a VM of ram_bytes (regions, sampled pages). */
 uint64_t engine_table_bytes(uint64_t ram_bytes);
 

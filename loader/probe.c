@@ -9,21 +9,10 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "json.h"
 #include "log.h"
 #include "samplers.h"
 #include "tierd_cmd.h"
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if ((unsigned char)*s >= 0x20)
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 int cmd_probe(int argc, char **argv)
 {
@@ -79,25 +68,31 @@ int cmd_probe(int argc, char **argv)
 	}
 
 	if (json) {
-		printf("{\"kernel\":");
-		json_str(stdout, u.release);
-		printf(",\"forced\":");
-		if (s.forced)
-			json_str(stdout, s.forced);
-		else
-			printf("null");
-		printf(",\"chosen\":{\"heat\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"attempts\":[",
-#define JS(x) (x) ? "\"" : "", (x) ? (x) : "null", (x) ? "\"" : ""
-		       JS(s.heat_via), JS(s.heat2_via), JS(s.mig_via), JS(s.nvme_via));
+		struct json j;
+
+		json_start(&j, stdout);
+		json_obj(&j);
+		json_kstr(&j, "kernel", u.release);
+		json_kstr(&j, "forced", s.forced);
+		json_kobj(&j, "chosen");
+		json_kstr(&j, "heat", s.heat_via);
+		json_kstr(&j, "heat_hw", s.heat2_via);
+		json_kstr(&j, "migrate", s.mig_via);
+		json_kstr(&j, "nvme", s.nvme_via);
+		json_end(&j);
+		json_karr(&j, "attempts");
 		for (int i = 0; i < s.ntries; i++) {
-			printf("%s{\"sampler\":\"%s\",\"via\":", i ? "," : "", s.tries[i].sampler);
-			json_str(stdout, s.tries[i].via);
-			printf(",\"attached\":%s,\"errno\":%d,\"reason\":", s.tries[i].err ? "false" : "true",
-			       -s.tries[i].err);
-			json_str(stdout, s.tries[i].why);
-			printf("}");
+			json_obj(&j);
+			json_kstr(&j, "sampler", s.tries[i].sampler);
+			json_kstr(&j, "via", s.tries[i].via);
+			json_kbool(&j, "attached", !s.tries[i].err);
+			json_ki64(&j, "errno", -s.tries[i].err);
+			json_kstr(&j, "reason", s.tries[i].why);
+			json_end(&j);
 		}
-		printf("]}\n");
+		json_end(&j);
+		json_end(&j);
+		json_finish(&j);
 	} else {
 		printf("kernel %s\n", u.release);
 		if (s.forced)

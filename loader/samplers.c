@@ -135,13 +135,14 @@ static int hw_mem_event(struct perf_event_attr *a, char *what, size_t wl)
 	return -ENOENT;
 }
 
-static int attach_perf(struct samplers *s, struct heat_bpf *skel, struct perf_event_attr *a)
+static int attach_perf(struct samplers *s, struct perf_set *ps, struct heat_bpf *skel,
+		       struct perf_event_attr *a)
 {
 	int e = 0;
 
-	s->perf_fds = calloc(s->ncpus, sizeof(int));
-	s->perf_links = calloc(s->ncpus, sizeof(*s->perf_links));
-	if (!s->perf_fds || !s->perf_links)
+	ps->fds = calloc(s->ncpus, sizeof(int));
+	ps->links = calloc(s->ncpus, sizeof(*ps->links));
+	if (!ps->fds || !ps->links)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		long fd = perf_open(a, cpu);
@@ -151,29 +152,27 @@ static int attach_perf(struct samplers *s, struct heat_bpf *skel, struct perf_ev
 				continue;	/* offline CPU */
 			return -errno;
 		}
-		s->perf_fds[s->nperf] = (int)fd;
-		s->perf_links[s->nperf] = bpf_program__attach_perf_event(skel->progs.heat_perf, (int)fd);
-		if (!s->perf_links[s->nperf]) {
+		ps->fds[ps->n] = (int)fd;
+		ps->links[ps->n] = bpf_program__attach_perf_event(skel->progs.heat_perf, (int)fd);
+		if (!ps->links[ps->n]) {
 			e = -errno;
 			close((int)fd);
 			return e;
 		}
-		s->nperf++;
+		ps->n++;
 	}
-	return s->nperf ? 0 : -ENODEV;
+	return ps->n ? 0 : -ENODEV;
 }
 
-static void detach_perf(struct samplers *s)
+static void detach_perf(struct perf_set *ps)
 {
-	for (int i = 0; i < s->nperf; i++) {
-		bpf_link__destroy(s->perf_links[i]);
-		close(s->perf_fds[i]);
+	for (int i = 0; i < ps->n; i++) {
+		bpf_link__destroy(ps->links[i]);
+		close(ps->fds[i]);
 	}
-	free(s->perf_fds);
-	free(s->perf_links);
-	s->perf_fds = NULL;
-	s->perf_links = NULL;
-	s->nperf = 0;
+	free(ps->fds);
+	free(ps->links);
+	memset(ps, 0, sizeof(*ps));
 }
 
 /*
@@ -203,7 +202,13 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 	char what[64] = "";
 	int e;
 
-	if (via == HEAT_PERF_HW && hw_mem_event(&attr, what, sizeof(what))) {
+	if (via == HEAT_PERF_HW && s->heat2_sw) {
+		memset(&attr, 0, sizeof(attr));
+		attr.size = sizeof(attr);
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_PAGE_FAULTS;
+		snprintf(what, sizeof(what), "software page faults standing in (TIERD_SAMPLER heat2-sw)");
+	} else if (via == HEAT_PERF_HW && hw_mem_event(&attr, what, sizeof(what))) {
 		record(s, "heat", heat_via_desc[via], -ENOENT,
 		       "this PMU offers no memory-access sampling with data addresses (no PEBS mem-loads, no IBS op)");
 		return NULL;
@@ -224,6 +229,12 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 	skel->rodata->region_shift = o->region_shift;
 	bpf_map__set_max_entries(skel->maps.heat, o->max_regions);
 	e = reuse_shared(s, skel->maps.vms, skel->maps.vm_stats);
+	/* The hardware sampler beside a heat sampler writes into that
+	 * sampler's heat map, the one the engine reads; its samples score by
+	 * the rule beside TIERD_HW_SAMPLE_SCORE (tierd.h). */
+	skel->rodata->hw_samples = via == HEAT_PERF_HW;
+	if (!e && s->heat)
+		e = bpf_map__reuse_fd(skel->maps.heat, bpf_map__fd(s->heat->maps.heat));
 	if (!e)
 		e = heat_bpf__load(skel);
 	if (e) {
@@ -265,12 +276,14 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 			attr.config = PERF_COUNT_SW_PAGE_FAULTS;
 			snprintf(what, sizeof(what), "software page faults");
 		}
-		attr.sample_period = via == HEAT_PERF_SW ? 1 : o->perf_period;
+		struct perf_set *ps = s->heat ? &s->perf2 : &s->perf;
+
+		attr.sample_period = attr.type == PERF_TYPE_SOFTWARE ? 1 : o->perf_period;
 		attr.sample_type = PERF_SAMPLE_ADDR;
-		e = attach_perf(s, skel, &attr);
+		e = attach_perf(s, ps, skel, &attr);
 		if (e) {
 			record(s, "heat", heat_via_desc[via], e, "perf_event_open/attach (%s): %s", what, explain(e));
-			detach_perf(s);
+			detach_perf(ps);
 			goto fail;
 		}
 	}
@@ -281,11 +294,19 @@ fail:
 	return NULL;
 }
 
+static void start_heat2(struct samplers *s, const struct sampler_opts *o)
+{
+	if ((s->heat2 = try_heat(s, o, HEAT_PERF_HW)))
+		s->heat2_via = heat_via_desc[HEAT_PERF_HW];
+}
+
 static void start_heat(struct samplers *s, const struct sampler_opts *o)
 {
 	if (o->heat != HEAT_AUTO) {
 		if ((s->heat = try_heat(s, o, o->heat)))
 			s->heat_via = heat_via_desc[o->heat];
+		if (s->heat && s->heat2_sw)
+			start_heat2(s, o);
 		return;
 	}
 	/* A fault-path sampler, which sees KVM's hint faults... */
@@ -295,13 +316,14 @@ static void start_heat(struct samplers *s, const struct sampler_opts *o)
 	/* ...and hardware sampling beside it where the PMU has it: it sees
 	 * accesses to DRAM-resident pages that hint faults may not. */
 	if (s->heat) {
-		if ((s->heat2 = try_heat(s, o, HEAT_PERF_HW)))
-			s->heat2_via = heat_via_desc[HEAT_PERF_HW];
+		start_heat2(s, o);
 		return;
 	}
 	for (int v = HEAT_PERF_HW; v <= HEAT_PERF_SW && !s->heat; v++)
 		if ((s->heat = try_heat(s, o, v)))
 			s->heat_via = heat_via_desc[v];
+	if (s->heat && s->heat2_sw)
+		start_heat2(s, o);
 }
 
 /* ---- migration and NVMe: tp_btf, else raw_tp ---- */
@@ -399,7 +421,9 @@ static void start_nvme(struct samplers *s)
  * each of them on purpose and not only on a kernel that happens to lack
  * the top: a comma-separated list of a heat way (fentry, kprobe, perf-hw,
  * perf-sw) and/or raw_tp (migrate and nvme by raw tracepoints, not
- * tp_btf). An explicit heat way (tierd stat --heat, probe's own loop)
+ * tp_btf), and/or heat2-sw: the hardware sampler (heat2) beside whatever
+ * heat sampler attached, on software page-fault events, so that a machine
+ * without PEBS or IBS can show its samples reaching the shared heat map. An explicit heat way (tierd stat --heat, probe's own loop)
  * wins over it. 0, or -EINVAL for a word it does not know.
  */
 static int forced_rungs(struct samplers *s, struct sampler_opts *o)
@@ -418,8 +442,10 @@ static int forced_rungs(struct samplers *s, struct sampler_opts *o)
 				o->heat = v;
 		} else if (!strcmp(w, "raw_tp")) {
 			s->force_raw_tp = 1;
+		} else if (!strcmp(w, "heat2-sw")) {
+			s->heat2_sw = 1;
 		} else if (strcmp(w, "tp_btf")) {
-			err("TIERD_SAMPLER: '%s' is not fentry, kprobe, perf-hw, perf-sw, raw_tp or tp_btf", w);
+			err("TIERD_SAMPLER: '%s' is not fentry, kprobe, perf-hw, perf-sw, raw_tp, tp_btf or heat2-sw", w);
 			return -EINVAL;
 		}
 	}
@@ -463,9 +489,10 @@ int samplers_start(struct samplers *s, const struct sampler_opts *opts)
 
 void samplers_stop(struct samplers *s)
 {
-	detach_perf(s);
-	heat_bpf__destroy(s->heat);
+	detach_perf(&s->perf2);
+	detach_perf(&s->perf);
 	heat_bpf__destroy(s->heat2);
+	heat_bpf__destroy(s->heat);
 	migrate_bpf__destroy(s->mig);
 	nvme_bpf__destroy(s->nvme);
 	if (s->vms_fd > 0)

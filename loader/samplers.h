@@ -27,6 +27,12 @@ struct attempt {
 
 #define MAX_ATTEMPTS 16
 
+struct perf_set {
+	int *fds;
+	struct bpf_link **links;
+	int n;
+};
+
 struct samplers {
 	struct heat_bpf *heat;
 	struct migrate_bpf *mig;
@@ -34,13 +40,13 @@ struct samplers {
 	int vms_fd, vm_stats_fd;
 	const char *heat_via, *heat2_via, *mig_via, *nvme_via;	/* NULL: none */
 	const char *scan_via;		/* NUMA scan windows; NULL: faults are only counted */
-	int *perf_fds;
-	struct bpf_link **perf_links;
-	int nperf;
-	struct heat_bpf *heat2;		/* hardware sampler beside the fault sampler */
+	struct perf_set perf, perf2;	/* heat's and heat2's perf events, one a CPU */
+	struct heat_bpf *heat2;		/* hardware sampler beside the fault sampler,
+					 * on heat's heat map */
 	unsigned region_shift;
 	const char *forced;		/* TIERD_SAMPLER, when set */
 	int force_raw_tp;		/* migrate and nvme start at raw_tp */
+	int heat2_sw;			/* heat2 on software page faults (tests) */
 	struct attempt tries[MAX_ATTEMPTS];
 	int ntries;
 	int ncpus;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "json.h"
 #include "log.h"
 #include "memcg.h"
 #include "samplers.h"
@@ -155,31 +156,210 @@ static const struct nvme_queue *find_q(const struct snap *sn, struct nvme_qkey k
 	return NULL;
 }
 
-static void us(FILE *f, const char *name, double ns, bool json)
+/* One NVMe queue over the interval (latencies in ns). */
+struct qfig {
+	uint64_t done;
+	double mean, p50, p99, p999;
+	char tr[TIERD_TRANSPORT_LEN + 1];
+};
+
+static void queue_delta(const struct snap *a, const struct nvme_queue *qb, struct qfig *q)
 {
-	fprintf(f, json ? ",\"%s\":%.1f" : "  %s %.1f", name, ns / 1000.0);
+	const struct nvme_queue *qa = find_q(a, qb->key);
+	uint64_t hist[TIERD_HIST_SLOTS];
+
+	memset(q, 0, sizeof(*q));
+	q->done = qb->st.done - (qa ? qa->st.done : 0);
+	q->mean = q->done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / q->done : 0;
+	memcpy(q->tr, qb->st.transport, TIERD_TRANSPORT_LEN);
+	hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
+	q->p50 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.5);
+	q->p99 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.99);
+	q->p999 = hist_percentile(hist, TIERD_HIST_SLOTS, 0.999);
+}
+
+/* A latency in ns as microseconds, one decimal. */
+static void us(struct json *j, const char *name, double ns)
+{
+	json_knum(j, name, 1, ns / 1000.0);
+}
+
+static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int nvm, int top,
+			    const struct host_paths *hp, const struct snap *a, const struct snap *b)
+{
+	static const char *mig_names[NR_MIG_REASONS] = { "promote", "demote", "syscall", "other" };
+	struct json j;
+
+	json_start(&j, stdout);
+	json_obj(&j);
+	json_kstr(&j, "tierd", "stat");
+	json_ki64(&j, "version", 1);
+	json_knum(&j, "duration_s", 2, dt);
+	json_ku64(&j, "region_bytes", 1ULL << s->region_shift);
+	json_kobj(&j, "samplers");
+	json_kstr(&j, "heat", s->heat_via);
+	json_kstr(&j, "heat_scan", s->scan_via);
+	json_kstr(&j, "heat_hw", s->heat2_via);
+	json_kstr(&j, "migrate", s->mig_via);
+	json_kstr(&j, "nvme", s->nvme_via);
+	json_end(&j);
+	json_karr(&j, "vms");
+	for (int i = 0; i < nvm; i++) {
+		const struct vm *vm = &vms[i];
+		const struct vm_snap *va = &a->vm[i], *vb = &b->vm[i];
+		uint64_t d[NR_VM_STATS], bytes[MAX_NODES], hist[TIERD_HIST_SLOTS];
+		uint64_t io_done = vb->io.done - va->io.done;
+		struct region_count *hot;
+		long nhot = heat_delta(a, b, i, &hot);
+		int nodes = vm_bytes_per_node(hp, vm, bytes, MAX_NODES) ? 0 : MAX_NODES;
+
+		for (int k = 0; k < NR_VM_STATS; k++)
+			d[k] = vb->st.v[k] - va->st.v[k];
+		hist_delta(vb->io.hist, va->io.hist, hist);
+		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
+
+		json_obj(&j);
+		json_ki64(&j, "vmid", vm->vmid);
+		json_ki64(&j, "pid", vm->pid);
+		json_kstr(&j, "cgroup", vm->scope);
+		json_ku64(&j, "ram_bytes", vm->ram_bytes);
+		json_kobj(&j, "bytes_per_node");
+		for (int n = 0; n < nodes; n++)
+			if (bytes[n]) {
+				char k[16];
+
+				snprintf(k, sizeof(k), "%d", n);
+				json_ku64(&j, k, bytes[n]);
+			}
+		json_end(&j);
+		json_ku64(&j, "sampled", d[VS_SAMPLED]);
+		json_ku64(&j, "hinted", d[VS_HINTED]);
+		json_ku64(&j, "scans", d[VS_SCANS]);
+		json_ku64(&j, "throttled", d[VS_THROTTLED]);
+		json_ku64(&j, "out_of_range", d[VS_OUT_OF_RANGE]);
+		json_ku64(&j, "map_full", d[VS_MAP_FULL]);
+		json_ki64(&j, "regions_sampled", nhot);
+		json_karr(&j, "hottest");
+		for (long k = 0; k < nhot && k < top; k++) {
+			json_obj(&j);
+			json_key(&j, "addr");
+			json_strf(&j, "0x%llx", (unsigned long long)(hot[k].region << s->region_shift));
+			json_ku64(&j, "samples", hot[k].count);
+			json_ku64(&j, "score", hot[k].score);
+			json_end(&j);
+		}
+		json_end(&j);
+		json_kobj(&j, "migrations");
+		json_kstr(&j, "source", "bpf");
+		json_ku64(&j, "promoted_pages", d[VS_PROMOTED]);
+		json_ku64(&j, "demoted_pages", d[VS_DEMOTED]);
+		json_ku64(&j, "other_pages", d[VS_MIGRATED_OTHER]);
+		json_ku64(&j, "failed_pages", d[VS_MIGRATE_FAILED]);
+		json_end(&j);
+		json_kobj(&j, "memcg");
+		for (unsigned k = 0; k < NR_MEMCG; k++)
+			if (vb->memcg[k] >= 0)
+				json_ki64(&j, memcg_keys[k], vb->memcg[k] - va->memcg[k]);
+		if (vb->tier.have) {
+			/* per node, from memory.numa_stat: kswapd's demotions of the VM too */
+			json_kobj(&j, "numa_stat");
+			json_ku64(&j, "demoted_pages", vb->tier.demoted_total - va->tier.demoted_total);
+			json_ku64(&j, "promoted_pages", vb->tier.promoted_total - va->tier.promoted_total);
+			for (int w = 0; w < 2; w++) {
+				const uint64_t *x = w ? vb->tier.promoted : vb->tier.demoted;
+				const uint64_t *y = w ? va->tier.promoted : va->tier.demoted;
+
+				json_kobj(&j, w ? "promoted_per_node" : "demoted_per_node");
+				for (int n = 0; n < MEMCG_NODES; n++)
+					if (x[n] - y[n]) {
+						char k[16];
+
+						snprintf(k, sizeof(k), "%d", n);
+						json_ku64(&j, k, x[n] - y[n]);
+					}
+				json_end(&j);
+			}
+			json_end(&j);
+		}
+		json_end(&j);
+		json_kobj(&j, "io");
+		json_ku64(&j, "completed", io_done);
+		us(&j, "mean_us", io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / io_done : 0);
+		us(&j, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5));
+		us(&j, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99));
+		json_end(&j);
+		json_end(&j);
+		free(hot);
+	}
+	json_end(&j);
+
+	/* host-wide migrations: ours by reason, and the kernel's own counters */
+	uint64_t failed = 0;
+
+	json_kobj(&j, "host");
+	json_kobj(&j, "migrations");
+	json_kstr(&j, "source", "bpf");
+	for (int r = 0; r < NR_MIG_REASONS; r++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "%s_pages", mig_names[r]);
+		json_ku64(&j, k, b->mig.pages[r] - a->mig.pages[r]);
+		failed += b->mig.failed[r] - a->mig.failed[r];
+	}
+	json_ku64(&j, "failed_pages", failed);
+	json_end(&j);
+	json_kobj(&j, "vmstat");
+	for (unsigned k = 0; k < NR_VMSTAT; k++)
+		if (b->vmstat[k] >= 0)
+			json_ki64(&j, vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
+	json_end(&j);
+	json_end(&j);
+	json_kobj(&j, "nvme");
+	json_ku64(&j, "setup", b->nvme[NS_SETUP] - a->nvme[NS_SETUP]);
+	json_ku64(&j, "complete", b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]);
+	json_ku64(&j, "unmatched", b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]);
+	json_ku64(&j, "inflight_map_full", b->nvme[NS_INFLIGHT_FULL] - a->nvme[NS_INFLIGHT_FULL]);
+	json_karr(&j, "queues");
+	for (long i = 0; i < b->nq; i++) {
+		const struct nvme_queue *qb = &b->q[i];
+		struct qfig q;
+
+		queue_delta(a, qb, &q);
+		json_obj(&j);
+		json_key(&j, "ctrl");
+		json_strf(&j, "nvme%u", qb->key.ctrl);
+		json_kstr(&j, "transport", q.tr);
+		json_ku64(&j, "qid", qb->key.qid);
+		json_ku64(&j, "completed", q.done);
+		us(&j, "mean_us", q.mean);
+		us(&j, "p50_us", q.p50);
+		us(&j, "p99_us", q.p99);
+		us(&j, "p999_us", q.p999);
+		json_ki64(&j, "inflight", qb->st.inflight);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
+	json_end(&j);
+	json_finish(&j);
+	fflush(stdout);
 }
 
 static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms, int nvm,
 		       int top, const struct host_paths *hp, const struct snap *a, const struct snap *b)
 {
 	static const char *mig_names[NR_MIG_REASONS] = { "promote", "demote", "syscall", "other" };
-	uint64_t region = 1ULL << s->region_shift;
 	FILE *f = stdout;
 	char b1[32];
 
 	if (json) {
-		fprintf(f, "{\"tierd\":\"stat\",\"version\":1,\"duration_s\":%.2f,\"region_bytes\":%llu,"
-			"\"samplers\":{\"heat\":%s%s%s,\"heat_scan\":%s%s%s,\"heat_hw\":%s%s%s,\"migrate\":%s%s%s,\"nvme\":%s%s%s},\"vms\":[",
-			dt, (unsigned long long)region,
-#define JS(x) (x) ? "\"" : "", (x) ? (x) : "null", (x) ? "\"" : ""
-			JS(s->heat_via), JS(s->scan_via), JS(s->heat2_via), JS(s->mig_via), JS(s->nvme_via));
-	} else {
-		fprintf(f, "tierd stat: %.1f s; heat: %s%s%s; migrations: %s; nvme: %s\n", dt,
-			s->heat_via ? s->heat_via : "none", s->heat2_via ? " + " : "",
-			s->heat2_via ? s->heat2_via : "", s->mig_via ? s->mig_via : "none",
-			s->nvme_via ? s->nvme_via : "none");
+		print_stat_json(dt, s, vms, nvm, top, hp, a, b);
+		return;
 	}
+	fprintf(f, "tierd stat: %.1f s; heat: %s%s%s; migrations: %s; nvme: %s\n", dt,
+		s->heat_via ? s->heat_via : "none", s->heat2_via ? " + " : "",
+		s->heat2_via ? s->heat2_via : "", s->mig_via ? s->mig_via : "none",
+		s->nvme_via ? s->nvme_via : "none");
 
 	for (int i = 0; i < nvm; i++) {
 		const struct vm *vm = &vms[i];
@@ -196,153 +376,67 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 		hist_delta(vb->io.hist, va->io.hist, hist);
 		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
 
-		if (json) {
-			fprintf(f, "%s{\"vmid\":%ld,\"pid\":%d,\"cgroup\":\"%s\",\"ram_bytes\":%llu,\"bytes_per_node\":{",
-				i ? "," : "", vm->vmid, vm->pid, vm->scope, (unsigned long long)vm->ram_bytes);
-			for (int n = 0, c = 0; n < nodes; n++)
-				if (bytes[n])
-					fprintf(f, "%s\"%d\":%llu", c++ ? "," : "", n, (unsigned long long)bytes[n]);
-			fprintf(f, "},\"sampled\":%llu,\"hinted\":%llu,\"scans\":%llu,\"throttled\":%llu,\"out_of_range\":%llu,\"map_full\":%llu,"
-				"\"regions_sampled\":%ld,\"hottest\":[",
-				(unsigned long long)d[VS_SAMPLED], (unsigned long long)d[VS_HINTED],
-				(unsigned long long)d[VS_SCANS], (unsigned long long)d[VS_THROTTLED],
-				(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL], nhot);
-			for (long k = 0; k < nhot && k < top; k++)
-				fprintf(f, "%s{\"addr\":\"0x%llx\",\"samples\":%llu,\"score\":%llu}", k ? "," : "",
-					(unsigned long long)(hot[k].region << s->region_shift),
-					(unsigned long long)hot[k].count, (unsigned long long)hot[k].score);
-			fprintf(f, "],\"migrations\":{\"source\":\"bpf\",\"promoted_pages\":%llu,\"demoted_pages\":%llu,"
-				"\"other_pages\":%llu,\"failed_pages\":%llu},\"memcg\":{",
-				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
-				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
-			unsigned mc = 0;
-			for (unsigned k = 0; k < NR_MEMCG; k++)
-				if (vb->memcg[k] >= 0)
-					fprintf(f, "%s\"%s\":%lld", mc++ ? "," : "", memcg_keys[k], vb->memcg[k] - va->memcg[k]);
-			if (vb->tier.have) {
-				/* per node, from memory.numa_stat: kswapd's demotions of the VM too */
-				fprintf(f, "%s\"numa_stat\":{\"demoted_pages\":%llu,\"promoted_pages\":%llu",
-					mc ? "," : "",
-					(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
-					(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
-				for (int w = 0; w < 2; w++) {
-					const uint64_t *x = w ? vb->tier.promoted : vb->tier.demoted;
-					const uint64_t *y = w ? va->tier.promoted : va->tier.demoted;
-
-					fprintf(f, ",\"%s_per_node\":{", w ? "promoted" : "demoted");
-					for (int n = 0, c = 0; n < MEMCG_NODES; n++)
-						if (x[n] - y[n])
-							fprintf(f, "%s\"%d\":%llu", c++ ? "," : "", n,
-								(unsigned long long)(x[n] - y[n]));
-					fprintf(f, "}");
-				}
-				fprintf(f, "}");
-			}
-			fprintf(f, "},\"io\":{\"completed\":%llu", (unsigned long long)io_done);
-			us(f, "mean_us", io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / io_done : 0, true);
-			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
-			us(f, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99), true);
-			fprintf(f, "}}");
-		} else {
-			fprintf(f, "\nVM %ld  pid %d  %s  guest RAM %s\n", vm->vmid, vm->pid, vm->scope,
-				fmt_bytes(vm->ram_bytes, b1, sizeof(b1)));
-			fprintf(f, "  memory     ");
-			for (int n = 0; n < nodes; n++)
-				if (bytes[n])
-					fprintf(f, "  node%d %s", n, fmt_bytes(bytes[n], b1, sizeof(b1)));
-			fprintf(f, "\n  sampled     %llu accesses in %ld regions (%llu throttled, %llu outside guest RAM, %llu map full)\n",
-				(unsigned long long)d[VS_SAMPLED], nhot, (unsigned long long)d[VS_THROTTLED],
-				(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL]);
-			fprintf(f, "  migrations  in the VM's context: %llu promoted, %llu demoted, %llu other, %llu failed (pages)\n",
-				(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
-				(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
-			fprintf(f, "  memcg       ");
-			int shown = 0;
-			for (unsigned k = 0; k < NR_MEMCG; k++)
-				if (vb->memcg[k] >= 0)
-					shown += fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]) > 0;
-			if (!shown)
-				fprintf(f, " (this kernel's memory.stat has no promotion/demotion counters)");
-			if (vb->tier.have)
-				fprintf(f, "\n  numa_stat   demoted %llu, promoted %llu (pages, every reclaimer)",
-					(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
-					(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
-			fprintf(f, "\n  hottest    ");
-			for (long k = 0; k < nhot && k < top; k++)
-				fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),
-					(unsigned long long)hot[k].count);
-			fprintf(f, "\n");
-			if (io_done) {
-				fprintf(f, "  nvme I/O    %llu completed, p50 %.1f us, p99 %.1f us\n",
-					(unsigned long long)io_done,
-					hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
-					hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
-			}
+		fprintf(f, "\nVM %ld  pid %d  %s  guest RAM %s\n", vm->vmid, vm->pid, vm->scope,
+			fmt_bytes(vm->ram_bytes, b1, sizeof(b1)));
+		fprintf(f, "  memory     ");
+		for (int n = 0; n < nodes; n++)
+			if (bytes[n])
+				fprintf(f, "  node%d %s", n, fmt_bytes(bytes[n], b1, sizeof(b1)));
+		fprintf(f, "\n  sampled     %llu accesses in %ld regions (%llu throttled, %llu outside guest RAM, %llu map full)\n",
+			(unsigned long long)d[VS_SAMPLED], nhot, (unsigned long long)d[VS_THROTTLED],
+			(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL]);
+		fprintf(f, "  migrations  in the VM's context: %llu promoted, %llu demoted, %llu other, %llu failed (pages)\n",
+			(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
+			(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
+		fprintf(f, "  memcg       ");
+		int shown = 0;
+		for (unsigned k = 0; k < NR_MEMCG; k++)
+			if (vb->memcg[k] >= 0)
+				shown += fprintf(f, " %s %lld", memcg_keys[k], vb->memcg[k] - va->memcg[k]) > 0;
+		if (!shown)
+			fprintf(f, " (this kernel's memory.stat has no promotion/demotion counters)");
+		if (vb->tier.have)
+			fprintf(f, "\n  numa_stat   demoted %llu, promoted %llu (pages, every reclaimer)",
+				(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
+				(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
+		fprintf(f, "\n  hottest    ");
+		for (long k = 0; k < nhot && k < top; k++)
+			fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),
+				(unsigned long long)hot[k].count);
+		fprintf(f, "\n");
+		if (io_done) {
+			fprintf(f, "  nvme I/O    %llu completed, p50 %.1f us, p99 %.1f us\n",
+				(unsigned long long)io_done,
+				hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
+				hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
 		}
 		free(hot);
 	}
 
 	/* host-wide migrations: ours by reason, and the kernel's own counters */
-	if (json) {
-		fprintf(f, "],\"host\":{\"migrations\":{\"source\":\"bpf\"");
-		for (int r = 0; r < NR_MIG_REASONS; r++)
-			fprintf(f, ",\"%s_pages\":%llu", mig_names[r],
-				(unsigned long long)(b->mig.pages[r] - a->mig.pages[r]));
-		uint64_t failed = 0;
-		for (int r = 0; r < NR_MIG_REASONS; r++)
-			failed += b->mig.failed[r] - a->mig.failed[r];
-		fprintf(f, ",\"failed_pages\":%llu},\"vmstat\":{", (unsigned long long)failed);
-		for (unsigned k = 0, c = 0; k < NR_VMSTAT; k++)
-			if (b->vmstat[k] >= 0)
-				fprintf(f, "%s\"%s\":%lld", c++ ? "," : "", vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
-		fprintf(f, "}},\"nvme\":{\"setup\":%llu,\"complete\":%llu,\"unmatched\":%llu,"
-			"\"inflight_map_full\":%llu,\"queues\":[",
-			(unsigned long long)(b->nvme[NS_SETUP] - a->nvme[NS_SETUP]),
-			(unsigned long long)(b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]),
-			(unsigned long long)(b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]),
-			(unsigned long long)(b->nvme[NS_INFLIGHT_FULL] - a->nvme[NS_INFLIGHT_FULL]));
-	} else {
-		fprintf(f, "\nhost migrations (pages, from mm_migrate_pages):");
-		for (int r = 0; r < NR_MIG_REASONS; r++)
-			fprintf(f, " %s %llu", mig_names[r], (unsigned long long)(b->mig.pages[r] - a->mig.pages[r]));
-		fprintf(f, "\nhost /proc/vmstat:");
-		for (unsigned k = 0; k < NR_VMSTAT; k++)
-			if (b->vmstat[k] >= 0)
-				fprintf(f, " %s %lld", vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
-		fprintf(f, "\n\nNVMe queues: %llu set up, %llu completed, %llu unmatched completions\n",
-			(unsigned long long)(b->nvme[NS_SETUP] - a->nvme[NS_SETUP]),
-			(unsigned long long)(b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]),
-			(unsigned long long)(b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]));
-		if (b->nq)
-			fprintf(f, "  %-8s %-9s %5s %10s %9s %9s %9s %9s %8s\n", "ctrl", "transport", "queue",
-				"completed", "mean_us", "p50_us", "p99_us", "p99.9_us", "inflight");
-	}
-	for (long i = 0, c = 0; i < b->nq; i++) {
-		const struct nvme_queue *qb = &b->q[i], *qa = find_q(a, qb->key);
-		uint64_t hist[TIERD_HIST_SLOTS], done = qb->st.done - (qa ? qa->st.done : 0);
-		double mean = done ? (double)(qb->st.lat_ns - (qa ? qa->st.lat_ns : 0)) / done : 0;
-		char tr[TIERD_TRANSPORT_LEN + 1] = "";
+	fprintf(f, "\nhost migrations (pages, from mm_migrate_pages):");
+	for (int r = 0; r < NR_MIG_REASONS; r++)
+		fprintf(f, " %s %llu", mig_names[r], (unsigned long long)(b->mig.pages[r] - a->mig.pages[r]));
+	fprintf(f, "\nhost /proc/vmstat:");
+	for (unsigned k = 0; k < NR_VMSTAT; k++)
+		if (b->vmstat[k] >= 0)
+			fprintf(f, " %s %lld", vmstat_keys[k], b->vmstat[k] - a->vmstat[k]);
+	fprintf(f, "\n\nNVMe queues: %llu set up, %llu completed, %llu unmatched completions\n",
+		(unsigned long long)(b->nvme[NS_SETUP] - a->nvme[NS_SETUP]),
+		(unsigned long long)(b->nvme[NS_COMPLETE] - a->nvme[NS_COMPLETE]),
+		(unsigned long long)(b->nvme[NS_UNMATCHED] - a->nvme[NS_UNMATCHED]));
+	if (b->nq)
+		fprintf(f, "  %-8s %-9s %5s %10s %9s %9s %9s %9s %8s\n", "ctrl", "transport", "queue",
+			"completed", "mean_us", "p50_us", "p99_us", "p99.9_us", "inflight");
+	for (long i = 0; i < b->nq; i++) {
+		const struct nvme_queue *qb = &b->q[i];
+		struct qfig q;
 
-		memcpy(tr, qb->st.transport, TIERD_TRANSPORT_LEN);
-		hist_delta(qb->st.hist, qa ? qa->st.hist : NULL, hist);
-		if (json) {
-			fprintf(f, "%s{\"ctrl\":\"nvme%u\",\"transport\":\"%s\",\"qid\":%u,\"completed\":%llu",
-				c++ ? "," : "", qb->key.ctrl, tr, qb->key.qid, (unsigned long long)done);
-			us(f, "mean_us", mean, true);
-			us(f, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5), true);
-			us(f, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99), true);
-			us(f, "p999_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.999), true);
-			fprintf(f, ",\"inflight\":%lld}", (long long)qb->st.inflight);
-		} else {
-			fprintf(f, "  nvme%-4u %-9s %5u %10llu %9.1f %9.1f %9.1f %9.1f %8lld\n", qb->key.ctrl, tr,
-				qb->key.qid, (unsigned long long)done, mean / 1000,
-				hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
-				hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000,
-				hist_percentile(hist, TIERD_HIST_SLOTS, 0.999) / 1000, (long long)qb->st.inflight);
-		}
+		queue_delta(a, qb, &q);
+		fprintf(f, "  nvme%-4u %-9s %5u %10llu %9.1f %9.1f %9.1f %9.1f %8lld\n", qb->key.ctrl, q.tr,
+			qb->key.qid, (unsigned long long)q.done, q.mean / 1000, q.p50 / 1000, q.p99 / 1000,
+			q.p999 / 1000, (long long)qb->st.inflight);
 	}
-	if (json)
-		fprintf(f, "]}}\n");
 	fflush(f);
 }
 

@@ -15,35 +15,6 @@
 #include "topo.h"
 #include "util.h"
 
-int parse_nodelist(const char *s, uint64_t *mask)
-{
-	char *end;
-
-	*mask = 0;
-	if (!s || !*s)
-		return -1;
-	while (*s && *s != '\n') {
-		unsigned long a = strtoul(s, &end, 10), b = a;
-
-		if (end == s || a >= TOPO_MAX_NODES)
-			return -1;
-		s = end;
-		if (*s == '-') {
-			b = strtoul(++s, &end, 10);
-			if (end == s || b >= TOPO_MAX_NODES || b < a)
-				return -1;
-			s = end;
-		}
-		for (unsigned long n = a; n <= b; n++)
-			*mask |= 1ULL << n;
-		if (*s == ',')
-			s++;
-		else if (*s && *s != '\n')
-			return -1;
-	}
-	return 0;
-}
-
 static uint64_t meminfo(const char *sysroot, int node, const char *key)
 {
 	char path[512], buf[4096], *p;

@@ -23,8 +23,6 @@ struct topo {
  */
 int topo_read(const char *sysroot, const char *fast_opt, const char *slow_opt,
 	      struct topo *t, char *why, size_t whylen);
-/* Parse a node list ("0,2-3") into a mask; -1 on bad input. */
-int parse_nodelist(const char *s, uint64_t *mask);
 /* MemFree of a node, bytes; 0 if unknown. */
 uint64_t node_free(const char *sysroot, int node);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -151,6 +152,76 @@ double cpu_s(double *sys_s)
 	if (sys_s)
 		*sys_s = sys;
 	return sys + ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+}
+
+int parse_nodelist(const char *s, uint64_t *mask)
+{
+	char *end;
+
+	*mask = 0;
+	if (!s || !*s)
+		return -1;
+	while (*s && *s != '\n') {
+		unsigned long a = strtoul(s, &end, 10), b = a;
+
+		if (end == s || a >= UTIL_MAX_NODES)
+			return -1;
+		s = end;
+		if (*s == '-') {
+			b = strtoul(++s, &end, 10);
+			if (end == s || b >= UTIL_MAX_NODES || b < a)
+				return -1;
+			s = end;
+		}
+		for (unsigned long n = a; n <= b; n++)
+			*mask |= 1ULL << n;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The nodes of the fastest memory tier: the lowest-numbered
+ * memory_tierN that holds a node (dax/kmem puts CXL memory in a higher
+ * one than CPU-attached DRAM). With no tiering in sysfs, the nodes that
+ * have CPUs.
+ */
+uint64_t fast_nodes(const char *sysroot)
+{
+	char path[512], buf[256];
+	uint64_t fast = 0;
+	int best = -1;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/sys/devices/virtual/memory_tiering", sysroot);
+	if ((d = opendir(path))) {
+		while ((e = readdir(d))) {
+			uint64_t m;
+			int id;
+
+			if (sscanf(e->d_name, "memory_tier%d", &id) != 1 || (best >= 0 && id > best))
+				continue;
+			snprintf(path, sizeof(path), "%s/sys/devices/virtual/memory_tiering/%s/nodelist",
+				 sysroot, e->d_name);
+			if (read_file(path, buf, sizeof(buf)) <= 0 || parse_nodelist(buf, &m) || !m)
+				continue;
+			best = id;
+			fast = m;
+		}
+		closedir(d);
+	}
+	if (best >= 0)
+		return fast;
+	for (int n = 0; n < UTIL_MAX_NODES; n++) {
+		snprintf(path, sizeof(path), "%s/sys/devices/system/node/node%d/cpulist", sysroot, n);
+		if (read_file(path, buf, sizeof(buf)) > 1)
+			fast |= 1ULL << n;
+	}
+	return fast;
 }
 
 const char *fmt_bytes(uint64_t b, char *buf, size_t size)

@@ -34,6 +34,12 @@ double cpu_s(double *sys_s);
 long numa_maps_bytes(const char *path, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes);
 /* The same, from an open numa_maps file (its parser). */
 long numa_maps_read(FILE *f, const uint64_t (*ranges)[2], int n, uint64_t *bytes, int max_nodes);
+#define UTIL_MAX_NODES 64
+/* Parse a node list ("0,2-3") into a mask of nodes 0..63; -1 on bad input. */
+int parse_nodelist(const char *s, uint64_t *mask);
+/* The DRAM nodes (mask) as the kernel's memory tiers say, under sysroot
+ * ("" for this machine); with no tiering in sysfs, the nodes with CPUs. */
+uint64_t fast_nodes(const char *sysroot);
 /* "1.5 GiB" */
 const char *fmt_bytes(uint64_t b, char *buf, size_t size);
 

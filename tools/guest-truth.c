@@ -298,36 +298,16 @@ static uint8_t *last;
 static void **addrs;
 static int *status;
 
+/* DRAM nodes: the fastest memory tier (loader/util.c, as tierd reads it) */
 static void read_tiers(void)
 {
-	char path[128], buf[256];
-	int best = -1;
+	uint64_t m = fast_nodes("");
 
 	nnodes = numa_max_node() + 1;
 	if (nnodes > MAX_NODES)
 		nnodes = MAX_NODES;
-	for (int t = 0; t < 4096 && best < 0; t++) {
-		snprintf(path, sizeof(path), "/sys/devices/virtual/memory_tiering/memory_tier%d/nodelist", t);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f)) {
-			struct bitmask *bm = numa_parse_nodestring(buf);
-			if (bm) {
-				for (int n = 0; n < nnodes; n++)
-					fast[n] = numa_bitmask_isbitset(bm, n);
-				numa_bitmask_free(bm);
-				best = t;
-			}
-		}
-		fclose(f);
-	}
-	if (best < 0) {
-		struct bitmask *cpus = numa_allocate_cpumask();
-		for (int n = 0; n < nnodes; n++)
-			fast[n] = numa_node_to_cpus(n, cpus) == 0 && numa_bitmask_weight(cpus) > 0;
-		numa_free_cpumask(cpus);
-	}
+	for (int n = 0; n < nnodes; n++)
+		fast[n] = n < UTIL_MAX_NODES && (m >> n & 1);
 }
 
 /* the share of accesses each test page gets, as the guest's pick() does */

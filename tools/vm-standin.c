@@ -263,40 +263,16 @@ static inline void access_one(void)
 
 /* ---- ground truth ---- */
 
+/* DRAM nodes: the fastest memory tier (loader/util.c, as tierd reads it) */
 static void read_tiers(void)
 {
-	char path[128];
-	int best = -1;
+	uint64_t m = fast_nodes("");
 
 	nnodes = numa_max_node() + 1;
 	if (nnodes > MAX_NODES)
 		nnodes = MAX_NODES;
-	/* The fastest memory tier has the lowest id. */
-	for (int t = 0; t < 4096 && best < 0; t++) {
-		snprintf(path, sizeof(path), "/sys/devices/virtual/memory_tiering/memory_tier%d/nodelist", t);
-		FILE *f = fopen(path, "r");
-		char buf[256];
-
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f)) {
-			struct bitmask *bm = numa_parse_nodestring(buf);
-			if (bm) {
-				for (int n = 0; n < nnodes; n++)
-					fast[n] = numa_bitmask_isbitset(bm, n);
-				numa_bitmask_free(bm);
-				best = t;
-			}
-		}
-		fclose(f);
-	}
-	if (best < 0) {		/* no tiering sysfs: nodes with CPUs are fast */
-		struct bitmask *cpus = numa_allocate_cpumask();
-		for (int n = 0; n < nnodes; n++)
-			fast[n] = numa_node_to_cpus(n, cpus) == 0 &&
-				  numa_bitmask_weight(cpus) > 0;
-		numa_free_cpumask(cpus);
-	}
+	for (int n = 0; n < nnodes; n++)
+		fast[n] = n < UTIL_MAX_NODES && (m >> n & 1);
 }
 
 static void report(double t, long epoch, uint64_t accesses, double secs)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "config.h"
 
 static char fuzz_dir_path[64];
 
@@ -76,6 +77,32 @@ static inline char *fuzz_text(const uint8_t *data, size_t size)
 	memcpy(t, data, size);
 	t[size] = 0;
 	return t;
+}
+
+/* Point c's pve-dir at an empty place, so that no input can make the
+ * config code read the machine's files. */
+static inline void fuzz_config_pve(struct config *c)
+{
+	snprintf(c->pve_dir, sizeof(c->pve_dir), "%s/none", fuzz_dir());
+	config_fix_ptrs(c);
+}
+
+/* The config harnesses' set-up and tear-down: the input as text (inputs
+ * with a NUL byte are skipped, as config.c refuses such files), a fresh
+ * config with its pve-dir pointed away, then run(c, text), then both freed. */
+static inline int fuzz_config_run(const uint8_t *data, size_t size, void (*run)(struct config *c, char *text))
+{
+	static struct config c;
+	char *text = fuzz_text(data, size);
+
+	if (!text)
+		return 0;
+	config_init(&c);
+	fuzz_config_pve(&c);
+	run(&c, text);
+	config_free(&c);
+	free(text);
+	return 0;
 }
 
 #endif

@@ -21,13 +21,16 @@ static struct engine e;
 static struct policy p;
 static const uint64_t ram = 1024 * MiB, nr = 1024 * MiB >> 21;
 
-/* A 1 GiB simulated VM, half in DRAM, budget 256 MiB; epochs of heat
- * score(k) per region k; the VM. */
-static struct evm *sim(int epochs, double (*score)(uint64_t k))
+/* A 1 GiB simulated VM, half in DRAM, budget 256 MiB; epochs of samples
+ * add(h, k) per region k, read with scan windows or without; the VM. */
+static struct evm *sim_samples(int epochs, void (*add)(struct region_count *h, uint64_t k), bool scan)
 {
 	struct region_count *h = calloc(nr, sizeof(*h));
 
+	engine_sim_stop(&e);	/* the last run's VM */
 	engine_sim_start(&e);
+	if (!scan)
+		e.s.scan_via = NULL;	/* heat from counts, as without scan windows */
 	policy_default(&p);
 	p.vmid = 101;
 	p.dram_max = 256 * MiB;
@@ -37,14 +40,26 @@ static struct evm *sim(int epochs, double (*score)(uint64_t k))
 	for (uint64_t k = 0; k < nr; k++)
 		h[k].region = ((1ULL << 40) >> 21) + k;
 	for (int ep = 0; ep < epochs; ep++) {
-		for (uint64_t k = 0; k < nr; k++) {
-			h[k].count++;
-			h[k].score += (uint64_t)score(k);
-		}
+		for (uint64_t k = 0; k < nr; k++)
+			add(&h[k], k);
 		engine_sim_epoch(&e, h, (long)nr);
 	}
 	free(h);
 	return e.vm[0];
+}
+
+static double (*sim_score)(uint64_t k);
+static void add_score(struct region_count *h, uint64_t k)
+{
+	h->count++;
+	h->score += (uint64_t)sim_score(k);
+}
+
+/* epochs of heat score(k) per region k (one sample each), with scan windows */
+static struct evm *sim(int epochs, double (*score)(uint64_t k))
+{
+	sim_score = score;
+	return sim_samples(epochs, add_score, true);
 }
 
 /* the hot tenth, starting on the slow tier (the upper half) */
@@ -97,11 +112,110 @@ static void test_sim_zipf(void)
 	CHECK(v->slow_share <= 1 - top / all + 0.02, "slow share %.3f, best %.3f", v->slow_share, 1 - top / all);
 }
 
+/*
+ * Hardware samples and faults in one heat map entry, built as heat.bpf.c's
+ * account() builds them: a fault adds 1 to count and its weight to score
+ * (1e15 / latency^2, latency at least the floor; 0 past the horizon or
+ * outside a scan window), a hardware sample adds 1 and TIERD_HW_SAMPLE_SCORE.
+ */
+static void add_fault(struct region_count *h, uint64_t lat_ns)
+{
+	h->count++;
+	if (!lat_ns || lat_ns > TIERD_SCAN_HORIZON_NS)
+		return;		/* 0: no scan window covers it */
+	if (lat_ns < TIERD_LAT_FLOOR_NS)
+		lat_ns = TIERD_LAT_FLOOR_NS;
+	h->score += 1000000000000000ULL / (lat_ns * lat_ns);
+}
+
+static void add_hw(struct region_count *h)
+{
+	h->count++;
+	h->score += TIERD_HW_SAMPLE_SCORE;
+}
+
+static void test_hw_merge_rule(void)
+{
+	struct region_count floor = {0}, hw = {0}, mixed = {0}, late = {0}, unwindowed = {0};
+
+	for (int i = 0; i < 10; i++) {
+		add_fault(&floor, 200000);		/* 0.2 ms: at the floor */
+		add_hw(&hw);
+		if (i % 2)
+			add_hw(&mixed);
+		else
+			add_fault(&mixed, TIERD_LAT_FLOOR_NS);
+		add_fault(&late, 10 * TIERD_LAT_FLOOR_NS);	/* 10 ms: 1/100 of the floor's weight */
+		if (i < 4)
+			add_hw(&unwindowed);
+		else
+			add_fault(&unwindowed, 0);
+	}
+	for (int scan = 0; scan < 2; scan++) {
+		uint64_t f = engine_heat_cum(&floor, scan), w = engine_heat_cum(&hw, scan);
+
+		CHECK(f == 10 * TIERD_WEIGHT_MAX, "%s: 10 floor faults read %llu", scan ? "score" : "count",
+		      (unsigned long long)f);
+		CHECK(w == f, "%s: 10 hardware samples read %llu, 10 floor faults %llu", scan ? "score" : "count",
+		      (unsigned long long)w, (unsigned long long)f);
+		CHECK(engine_heat_cum(&mixed, scan) == f, "%s: 5 + 5 mixed read %llu, not as 10 samples",
+		      scan ? "score" : "count", (unsigned long long)engine_heat_cum(&mixed, scan));
+	}
+	/* with scan windows a late fault weighs less than a hardware sample,
+	 * and a fault outside every window nothing; counted, all are alike */
+	CHECK(engine_heat_cum(&late, true) == 10 * TIERD_WEIGHT_MAX / 100, "late faults: score %llu",
+	      (unsigned long long)engine_heat_cum(&late, true));
+	CHECK(engine_heat_cum(&late, false) == engine_heat_cum(&hw, false), "counted, a late fault is a sample");
+	CHECK(engine_heat_cum(&unwindowed, true) == 4 * TIERD_HW_SAMPLE_SCORE,
+	      "4 hardware samples and 6 unwindowed faults: score %llu",
+	      (unsigned long long)engine_heat_cum(&unwindowed, true));
+	CHECK(engine_heat_cum(&unwindowed, false) == 10 * TIERD_WEIGHT_MAX, "counted: 10 samples");
+}
+
+/* The hot tenth (on the slow tier) seen only by the hardware sampler, 9
+ * samples an epoch; every region takes one fault an epoch 3 ms after its
+ * scan (111, as hot_tenth's cold regions). */
+static void add_hw_hot(struct region_count *h, uint64_t k)
+{
+	add_fault(h, 3 * TIERD_LAT_FLOOR_NS);
+	if (k >= nr / 2 && k < nr / 2 + nr / 10)
+		for (int i = 0; i < 9; i++)
+			add_hw(h);
+}
+
+static void test_hw_steers(void)
+{
+	for (int scan = 1; scan >= 0; scan--) {
+		struct evm *v = sim_samples(20, add_hw_hot, scan);
+
+		printf("# hardware-sampled hot set, %s: DRAM %llu MiB, hot set %llu MiB, slow share %.3f, ping-pongs %llu\n",
+		       scan ? "scores" : "counts", (unsigned long long)(v->dram_bytes / MiB),
+		       (unsigned long long)(v->hot_bytes / MiB), v->slow_share, (unsigned long long)v->pingpong);
+		CHECK(v->dram_bytes <= p.dram_max, "DRAM %llu MiB over the budget",
+		      (unsigned long long)(v->dram_bytes / MiB));
+		CHECK(v->hot_bytes >= 100 * MiB && v->hot_bytes <= 104 * MiB, "%s: hot set %llu MiB, not the hot tenth",
+		      scan ? "scores" : "counts", (unsigned long long)(v->hot_bytes / MiB));
+		/* best: the hot tenth in DRAM and cold regions in the rest of it */
+		double hot = scan ? 9 * TIERD_HW_SAMPLE_SCORE + 111 : 10 * TIERD_WEIGHT_MAX;
+		double cold = scan ? 111 : TIERD_WEIGHT_MAX;
+		double nhot = (double)(nr / 10), slow = (double)nr - (double)(v->dram_bytes >> 21);
+		double best = slow * cold / (nhot * hot + (nr - nhot) * cold);
+
+		CHECK(v->promoted >= v->hot_bytes, "%s: promoted only %llu MiB", scan ? "scores" : "counts",
+		      (unsigned long long)(v->promoted / MiB));
+		CHECK(v->slow_share <= best + 0.01, "%s: slow share %.3f, best %.3f: the hardware-sampled hot set "
+		      "is not in DRAM", scan ? "scores" : "counts", v->slow_share, best);
+	}
+}
+
 int main(void)
 {
 	log_init(LOG_ERR);
 	test_sim_steers();
 	test_sim_zipf();
+	test_hw_merge_rule();
+	test_hw_steers();
+	engine_sim_stop(&e);
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -79,23 +79,6 @@ static void test_hist(void)
 
 static char root[256];
 
-static void put(const char *rel, const char *content, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	if (!f || fwrite(content, 1, len, f) != len)
-		abort();
-	fclose(f);
-}
-
 static int resolve(long vmid, char *why)
 {
 	struct host_paths hp = {0};
@@ -121,20 +104,20 @@ static void test_vm_resolve(void)
 	if (!mkdtemp(root))
 		abort();
 	snprintf(path, sizeof(path), "%s/cgroup/qemu.slice/101.scope", root);
-	put("cgroup/qemu.slice/101.scope/cgroup.procs", "", 0);
+	put_file(root, "cgroup/qemu.slice/101.scope/cgroup.procs", "", 0);
 
 	CHECK(resolve(101, why) == -EINVAL && strstr(why, "not running"), "no pid file: %s", why);
-	put("run/101.pid", "abc\n", 4);
+	put_file(root, "run/101.pid", "abc\n", 4);
 	CHECK(resolve(101, why) && strstr(why, "does not hold a pid"), "garbage pid: %s", why);
-	put("run/101.pid", "4242\n", 5);
+	put_file(root, "run/101.pid", "4242\n", 5);
 	CHECK(resolve(101, why) && strstr(why, "is gone"), "vanished pid: %s", why);
-	put("proc/4242/cgroup", "0::/system.slice/ssh.service\n", 29);
-	put("proc/4242/cmdline", kvm, sizeof(kvm));
+	put_file(root, "proc/4242/cgroup", "0::/system.slice/ssh.service\n", 29);
+	put_file(root, "proc/4242/cmdline", kvm, sizeof(kvm));
 	CHECK(resolve(101, why) && strstr(why, "not this VM's QEMU"), "wrong cgroup: %s", why);
-	put("proc/4242/cgroup", "0::/qemu.slice/101.scope\n", 25);
-	put("proc/4242/cmdline", other, sizeof(other));
+	put_file(root, "proc/4242/cgroup", "0::/qemu.slice/101.scope\n", 25);
+	put_file(root, "proc/4242/cmdline", other, sizeof(other));
 	CHECK(resolve(101, why) && strstr(why, "-id 101"), "wrong -id: %s", why);
-	put("proc/4242/cmdline", kvm, sizeof(kvm));
+	put_file(root, "proc/4242/cmdline", kvm, sizeof(kvm));
 	CHECK(resolve(101, why) == 0, "a good VM: %s", why);
 
 	/* guest RAM from the memory map: the big rw anon mapping, not libc's */
@@ -145,7 +128,7 @@ static void test_vm_resolve(void)
 		    "7f0040000000-7f0040400000 rw-p 00000000 00:00 0 \n"
 		    "7f1000000000-7f1010000000 rw-s 00000000 00:01 77 /memfd:pc.ram (deleted)\n"
 		    "7f2000000000-7f2000100000 r--p 00000000 08:01 99 /usr/lib/libc.so.6\n";
-		put("proc/4242/maps", maps, sizeof(maps) - 1);
+		put_file(root, "proc/4242/maps", maps, sizeof(maps) - 1);
 	}
 	{
 		struct vm vm = {0};
@@ -161,18 +144,46 @@ static void test_vm_resolve(void)
 		CHECK(vm_find_ram(&hp, &vm, 2ULL << 30, why, sizeof(why)) && strstr(why, "no guest RAM"), "%s", why);
 		/* a line whose end is below its start (found by tests/fuzz/maps) is not RAM */
 		static const char bad[] = "8f0000000000-7f4000000000 rw-p 00000000 00:00 0 \n";
-		put("proc/4242/maps", bad, sizeof(bad) - 1);
+		put_file(root, "proc/4242/maps", bad, sizeof(bad) - 1);
 		CHECK(vm_find_ram(&hp, &vm, 64 << 20, why, sizeof(why)) && vm.nr_ranges == 0,
 		      "an inverted range taken as %llu bytes of RAM", (unsigned long long)vm.ram_bytes);
 	}
 	snprintf(path, sizeof(path), "%s/run", root);
-	put("run/notavm.pid", "1\n", 2);
-	put("run/99.pid", "1\n", 2);
-	put("run/100.pid", "1\n", 2);
+	put_file(root, "run/notavm.pid", "1\n", 2);
+	put_file(root, "run/99.pid", "1\n", 2);
+	put_file(root, "run/100.pid", "1\n", 2);
 	hp.run = path;
 	CHECK(vm_list(&hp, ids, 8) == 2 && ids[0] == 100 && ids[1] == 101, "vm_list");
 
 	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd))
+		printf("# could not remove %s\n", root);
+}
+
+/* fast_nodes (tools/vm-standin and guest-truth's DRAM nodes): the lowest
+ * memory tier holding a node, whatever order readdir gives; else the nodes
+ * with CPUs; and parse_nodelist under it. */
+static void test_fast_nodes(void)
+{
+	uint64_t m;
+	char cmd[300];
+
+	CHECK(!parse_nodelist("0,2-3\n", &m) && m == 0xd, "parse_nodelist 0,2-3: %llx", (unsigned long long)m);
+	CHECK(parse_nodelist("3-1", &m) && parse_nodelist("64", &m) && parse_nodelist("", &m) &&
+	      parse_nodelist("1,x", &m), "bad node lists refused");
+	snprintf(root, sizeof(root), "/tmp/tierd-unit.XXXXXX");
+	if (!mkdtemp(root))
+		abort();
+	put_file(root, "sys/devices/system/node/node0/cpulist", "0-1\n", 4);
+	put_file(root, "sys/devices/system/node/node1/cpulist", "\n", 1);
+	put_file(root, "sys/devices/system/node/node2/cpulist", "2\n", 2);
+	CHECK(fast_nodes(root) == 0x5, "no tiers: the nodes with CPUs, got %llx", (unsigned long long)fast_nodes(root));
+	put_file(root, "sys/devices/virtual/memory_tiering/memory_tier22/nodelist", "1\n", 2);
+	put_file(root, "sys/devices/virtual/memory_tiering/memory_tier4/nodelist", "0\n", 2);
+	put_file(root, "sys/devices/virtual/memory_tiering/memory_tier3/nodelist", "\n", 1);	/* empty */
+	put_file(root, "sys/devices/virtual/memory_tiering/memory_tier40/nodelist", "3\n", 2);
+	CHECK(fast_nodes(root) == 0x1, "tiers 4 (0), 22 (1), 40 (3): got %llx", (unsigned long long)fast_nodes(root));
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		printf("# could not remove %s\n", root);
@@ -183,6 +194,7 @@ int main(void)
 	test_parse();
 	test_hist();
 	test_vm_resolve();
+	test_fast_nodes();
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -28,26 +28,9 @@
 static char root[256], run[300], proc[300], cg[300], conf[300];
 static struct host_paths hp;
 
-static void put(const char *rel, const char *content, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	if (!f || fwrite(content, 1, len, f) != len)
-		abort();
-	fclose(f);
-}
-
 static void puts0(const char *rel, const char *s)
 {
-	put(rel, s, strlen(s));
+	put_file(root, rel, s, strlen(s));
 }
 
 /* A command line from space-separated words (no word has a space). */
@@ -60,7 +43,7 @@ static void cmdline(const char *words)
 	for (size_t i = 0; i < n; i++)
 		if (buf[i] == ' ')
 			buf[i] = 0;
-	put("proc/4242/cmdline", buf, n + 1);
+	put_file(root, "proc/4242/cmdline", buf, n + 1);
 }
 
 /* What QEMU maps beside guest RAM: binary, heap, QXL's two 64 MiB vram
@@ -399,9 +382,9 @@ int main(void)
 	hp.run = run;
 	hp.cgroup = cg;
 	hp.conf = conf;
-	put("cgroup/qemu.slice/101.scope/cgroup.procs", "", 0);
-	put("run/101.pid", "4242\n", 5);
-	put("proc/4242/cgroup", "0::/qemu.slice/101.scope\n", 25);
+	put_file(root, "cgroup/qemu.slice/101.scope/cgroup.procs", "", 0);
+	put_file(root, "run/101.pid", "4242\n", 5);
+	put_file(root, "proc/4242/cgroup", "0::/qemu.slice/101.scope\n", 25);
 	mkdir(conf, 0755);
 
 	test_identity();

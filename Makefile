@@ -169,10 +169,10 @@ $(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(SAN_LOADER) | $(OUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer $(filter-out %.h,$^) $(LDLIBS) -o $@
 
-# make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]:
-# the binary, the systemd unit, the man pages, the hookscript (and a copy in
-# SNIPPETS when given), an example tierd.cfg, and /etc/tierd/tierd.conf
-# unless one is there already.
+# make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]
+# [UNITDIR=]: the binary, the systemd unit, the man pages, the hookscript
+# (and a copy in SNIPPETS when given), an example tierd.cfg, the Grafana
+# dashboard, and /etc/tierd/tierd.conf unless one is there already.
 PREFIX ?= /usr/local
 SBINDIR = $(PREFIX)/sbin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -188,6 +188,7 @@ install: $(OUT)/tierd
 	$(Q)install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SHAREDIR)/tierd-hook
 	$(Q)install -D -m 0644 tools/proxmox/tierd.cfg.example $(DESTDIR)$(SHAREDIR)/tierd.cfg.example
 	$(Q)install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)$(SHAREDIR)/tierd.conf.example
+	$(Q)install -D -m 0644 tools/grafana/tierd-dashboard.json $(DESTDIR)$(SHAREDIR)/tierd-dashboard.json
 	$(Q)[ -e $(DESTDIR)/etc/tierd/tierd.conf ] || install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)/etc/tierd/tierd.conf
 	$(Q)if [ -n "$(SNIPPETS)" ]; then install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SNIPPETS)/tierd-hook; fi
 	$(Q)echo "installed under $(DESTDIR)$(PREFIX): sbin/tierd, the unit, man pages, $(SHAREDIR)/tierd-hook; /etc/tierd/tierd.conf"

@@ -35,7 +35,7 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check check-kernels demo bench install clean san fuzz
+.PHONY: all deps check check-kernels demo bench install deb clean san fuzz
 all: $(OUT)/tierd $(OUT)/vm-standin $(OUT)/tierd-guest.elf $(OUT)/guest-truth $(OUT)/qmp $(UNIT)
 
 deps:
@@ -90,11 +90,13 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 
 $(OUT)/loader/%.o: loader/%.c $(wildcard loader/*.h) include/tierd.h $(SKELS) | $(OUT)/loader
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iloader -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Iloader -c $< -o $@
 
+# CPPFLAGS and LDFLAGS are empty unless given (dpkg-buildflags gives them
+# for the package: _FORTIFY_SOURCE, relro)
 $(OUT)/tierd: $(LOADER)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/bench-loop: tools/bench/loop.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)
 	$(call msg,CC,$@)
@@ -169,10 +171,11 @@ $(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(SAN_LOADER) | $(OUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer $(filter-out %.h,$^) $(LDLIBS) -o $@
 
-# make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]:
-# the binary, the systemd unit, the man pages, the hookscript (and a copy in
-# SNIPPETS when given), an example tierd.cfg, and /etc/tierd/tierd.conf
-# unless one is there already.
+# make install [PREFIX=/usr/local] [DESTDIR=] [SNIPPETS=/var/lib/vz/snippets]
+# [UNITDIR=]: the binary, the systemd unit, the man pages, the hookscript
+# (and a copy in SNIPPETS when given), an example tierd.cfg, the Grafana
+# dashboard, and /etc/tierd/tierd.conf unless one is there already.
+# debian/rules stages the package with it.
 PREFIX ?= /usr/local
 SBINDIR = $(PREFIX)/sbin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -188,9 +191,17 @@ install: $(OUT)/tierd
 	$(Q)install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SHAREDIR)/tierd-hook
 	$(Q)install -D -m 0644 tools/proxmox/tierd.cfg.example $(DESTDIR)$(SHAREDIR)/tierd.cfg.example
 	$(Q)install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)$(SHAREDIR)/tierd.conf.example
+	$(Q)install -D -m 0644 tools/grafana/tierd-dashboard.json $(DESTDIR)$(SHAREDIR)/tierd-dashboard.json
 	$(Q)[ -e $(DESTDIR)/etc/tierd/tierd.conf ] || install -D -m 0644 tools/proxmox/tierd.conf $(DESTDIR)/etc/tierd/tierd.conf
 	$(Q)if [ -n "$(SNIPPETS)" ]; then install -D -m 0755 tools/proxmox/tierd-hook $(DESTDIR)$(SNIPPETS)/tierd-hook; fi
 	$(Q)echo "installed under $(DESTDIR)$(PREFIX): sbin/tierd, the unit, man pages, $(SHAREDIR)/tierd-hook; /etc/tierd/tierd.conf"
+
+# make deb [DEB_OUT=build/deb] [LINTIAN=0]: tierd_<version>_amd64.deb from
+# debian/ with dpkg-buildpackage, built in a copy of the tree under DEB_OUT
+# (its clean step would otherwise wipe build/), then checked with lintian.
+DEB_OUT ?= $(OUT)/deb
+deb:
+	$(Q)DEB_OUT="$(DEB_OUT)" LINTIAN="$(LINTIAN)" tools/deb
 
 clean:
 	$(Q)rm -rf $(OUT)

@@ -96,6 +96,8 @@ static void write_all(struct engine *e, FILE *f)
 	PER_VM("tierd_vm_hot_set_bytes", "gauge", "Bytes of the VM's hot set.", "%llu", (unsigned long long)v->hot_bytes);
 	PER_VM("tierd_vm_slow_access_share", "gauge",
 	       "Share of the VM's sampled accesses (heat) that hit the slow tier in the last epoch.", "%.6f", v->slow_share);
+	PER_VM("tierd_vm_slow_access_target", "gauge",
+	       "The VM's target-slow: the share of its accesses it may have on the slow tier.", "%.6f", v->pol.target_slow);
 	PER_VM("tierd_vm_promoted_bytes_total", "counter", "Bytes tierd moved to DRAM.",
 	       "%llu", (unsigned long long)v->promoted);
 	PER_VM("tierd_vm_demoted_bytes_total", "counter", "Bytes tierd moved to the slow tier.",

@@ -127,3 +127,14 @@ watch_anon() {
 	WATCH_PID=$!
 	on_exit "kill $WATCH_PID 2>/dev/null"
 }
+
+# The Grafana dashboard (tools/grafana/tierd-dashboard.json) and the metric
+# names it relies on. dashboard_exprs FILE: each panel query's PromQL, one a
+# line; dashboard_metrics FILE: every metric name its panel queries and
+# template variables name, sorted.
+DASHBOARD=$top/tools/grafana/tierd-dashboard.json
+dashboard_exprs() { jq -r '.. | objects | select(has("targets")) | .targets[].expr' "$1"; }
+dashboard_metrics() {
+	{ dashboard_exprs "$1"; jq -r '.templating.list[] | .query | objects | .query' "$1"; } |
+		grep -o 'tierd_[a-z0-9_]*' | sort -u
+}

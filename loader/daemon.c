@@ -605,7 +605,6 @@ static int run(int argc, char **argv, bool daemon_only)
 	if (have_vm) {
 		struct host_paths hp;
 		struct vm vm;
-		struct topo t;
 
 		char conf[300];
 
@@ -616,8 +615,15 @@ static int run(int argc, char **argv, bool daemon_only)
 		    vm_find_ram(&hp, &vm, 64UL << 20, why, sizeof(why)))
 			return err("VM %ld: %s", vmid, why), 1;
 		vm_free(&vm);
-		if (topo_read("", d.cfg.eo.dram_nodes, d.cfg.eo.slow_nodes, &t, why, sizeof(why)))
-			return err("%s", why), 1;
+	}
+	{
+		struct topo t;
+		int trc = topo_read("", d.cfg.eo.dram_nodes, d.cfg.eo.slow_nodes, &t, why, sizeof(why));
+
+		/* nothing to tier on this host: a distinct status, which the unit
+		 * does not restart on (RestartPreventExitStatus) */
+		if (trc)
+			return err("%s", why), trc == -ENOENT ? TIERD_EXIT_NO_TIER : 1;
 	}
 	if (engine_start(&d.e, &d.cfg.eo, why, sizeof(why)))
 		return err("%s", why), 1;

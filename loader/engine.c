@@ -740,6 +740,10 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 
 	if (!(promote ? r->slow : r->fast) || (int64_t)e->epoch < r->retry_at)
 		return 0;
+	/* one refused demotion an epoch is enough to know the slow tier is
+	 * full; the next epoch tries again */
+	if (!promote && e->slow_full_since && e->slow_full_at == e->epoch)
+		return 0;
 	if (step > PAGE && !e->sim && !huge_room(e, v, rg, target, (r->hi - r->lo + step - 1) / step))
 		return 0;
 	for (uint64_t a = r->lo & ~(step - 1); a < r->hi && n < CHUNK_PAGES_MAX; a += step) {
@@ -763,15 +767,27 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 			for (size_t k = 0; k < n; k++)
 				st[k] = -EFAULT;
 	}
-	uint32_t refused = 0;
+	uint32_t refused = 0, no_room = 0;
 
 	for (size_t k = 0; k < n; k++) {
 		if (st[k] != target && st[k] != -ENOENT && st[k] != -EFAULT)
 			v->failed++;
+		/* no room on the target node: the page is movable, the node
+		 * is full (on the slow tier: demotions wait, see below) */
+		if (st[k] == -ENOMEM && !promote)
+			no_room++;
 		/* shared (KSM-merged, a memfd virtiofsd maps too), pinned or
 		 * busy: not movable by move_pages */
-		if (st[k] == -EACCES || st[k] == -EBUSY || st[k] == -EPERM || st[k] == -ENOMEM || st[k] == -EIO)
+		else if (st[k] == -EACCES || st[k] == -EBUSY || st[k] == -EPERM || st[k] == -ENOMEM || st[k] == -EIO)
 			refused++;
+	}
+	if (no_room) {
+		if (!e->slow_full_since) {
+			e->slow_full_since = e->epoch;
+			warn("VM %ld epoch %llu: the slow tier is full (node %d refused %u pages): demotions wait "
+			     "until it has room", v->vm.vmid, (unsigned long long)e->epoch, target, no_room);
+		}
+		e->slow_full_at = e->epoch;
 	}
 	refused *= (uint32_t)(step / PAGE);
 	v->unmovable = v->unmovable - r->unmovable + refused;
@@ -801,6 +817,11 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	if (there > total)
 		there = total;
 	moved = there > before ? (uint64_t)(there - before) * SAMPLE : 0;
+	if (!promote && moved && !no_room && e->slow_full_since) {
+		note("VM %ld epoch %llu: the slow tier has room again (full since epoch %llu): demoting",
+		     v->vm.vmid, (unsigned long long)e->epoch, (unsigned long long)e->slow_full_since);
+		e->slow_full_since = 0;
+	}
 	if (promote) {
 		r->fast = there;
 		r->slow = total - there;
@@ -1442,6 +1463,8 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		json_strf(&j, "0x%llx", (unsigned long long)e->topo.slow);
 		json_kstr(&j, "topology", e->topo.how);
 		json_kstr(&j, "heat", e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "none");
+		json_kbool(&j, "slow_tier_full", e->slow_full_since != 0);
+		json_ku64(&j, "slow_tier_full_since", e->slow_full_since);
 		json_karr(&j, "vms");
 		for (int i = 0; i < e->nvm; i++)
 			status_vm_json(e, e->vm[i], &j);
@@ -1453,6 +1476,9 @@ void engine_status(struct engine *e, FILE *f, bool json)
 	fprintf(f, "tierd: epoch %llu (%.1f s each), %d VM(s), %.1f CPU s; heat from %s\n",
 		(unsigned long long)e->epoch, e->o.epoch_s, e->nvm, e->cpu_s,
 		e->s.scan_via ? "hint-fault latency" : e->s.heat_via ? "fault counts" : "nothing");
+	if (e->slow_full_since)
+		fprintf(f, "slow tier full since epoch %llu (last refused a demotion at epoch %llu): demotions wait for room\n",
+			(unsigned long long)e->slow_full_since, (unsigned long long)e->slow_full_at);
 	for (int i = 0; i < e->nvm; i++) {
 		struct evm *v = e->vm[i];
 		if (v->pol.incoming) {

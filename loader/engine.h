@@ -98,6 +98,10 @@ struct engine {
 	uint64_t epoch;
 	double host_budget_left;	/* bytes this epoch */
 	bool sim;			/* benchmark: moves change only the bookkeeping */
+	/* the slow tier refused a demotion (ENOMEM: no room on the node):
+	 * since which epoch, and the last epoch it did; cleared by the next
+	 * demotion that moves pages */
+	uint64_t slow_full_since, slow_full_at;
 	double cpu_s;			/* tierd's own CPU time */
 };
 

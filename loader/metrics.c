@@ -76,6 +76,8 @@ static void write_all(struct engine *e, FILE *f)
 	fprintf(f, "tierd_cpu_seconds_total %.3f\n", e->cpu_s);
 	head(f, "tierd_vms", "gauge", "VMs tierd steers on this host.");
 	fprintf(f, "tierd_vms %d\n", e->nvm);
+	head(f, "tierd_slow_tier_full", "gauge", "1 while the slow tier refuses demotions for want of room.");
+	fprintf(f, "tierd_slow_tier_full %d\n", e->slow_full_since != 0);
 
 	head(f, "tierd_vm_memory_bytes", "gauge", "Guest RAM resident on each NUMA node (numa_maps, as the epoch began).");
 	for (int i = 0; i < e->nvm; i++) {

@@ -8,6 +8,7 @@
  * memory and no tier (kernels before 6.1) counts as DRAM if it has CPUs,
  * slow otherwise.
  */
+#include <errno.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ int topo_read(const char *sysroot, const char *fast_opt, const char *slow_opt,
 	if (!t->slow) {
 		snprintf(why, whylen, "no slower memory tier on this host: every node with memory is DRAM (%s); "
 			 "tierd has nowhere to demote to", t->how);
-		return -1;
+		return -ENOENT;
 	}
 	t->first_fast = lowest(t->fast);
 	t->first_slow = lowest(t->slow);

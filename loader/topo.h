@@ -5,6 +5,9 @@
 #include <stdint.h>
 
 #define TOPO_MAX_NODES 64
+/* exit status of the daemon on a host with no slower memory tier
+ * (sysexits' EX_CONFIG): nothing to do here, not a failure to retry */
+#define TIERD_EXIT_NO_TIER 78
 
 /* Which NUMA nodes are DRAM (the top memory tier) and which are slower. */
 struct topo {

@@ -1006,10 +1006,10 @@ static void shield(struct engine *e, struct evm *v)
 		for (size_t k = 0; k < v->nr; k++)
 			if (e->epoch < v->r[k].shield_until)
 				want += (uint64_t)(v->r[k].fast + v->r[k].slow) * SAMPLE;
+	if (v->pol.dram_max && want > v->pol.dram_max)
+		want = v->pol.dram_max;	/* it may not hold more hot there */
 	if (v->storage_slow)		/* all it holds in DRAM */
 		want = v->dram_bytes > want ? v->dram_bytes : want;
-	if (v->pol.dram_max && want > v->pol.dram_max)
-		want = v->pol.dram_max;	/* it may not hold more there */
 	/* resize only on a 5% change, and round to 2 MiB */
 	want = (want + (1UL << RSHIFT) - 1) & ~((1UL << RSHIFT) - 1);
 	if (want == v->low_bytes || (v->low_bytes && want > v->low_bytes * 0.95 && want < v->low_bytes * 1.05))

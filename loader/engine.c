@@ -52,7 +52,8 @@
 #define WARMTH_DECAY	0.95			/* a warmth is heat over ~20 epochs */
 #define PINGPONG_EPOCHS	10
 #define HOLD_EPOCHS	5
-#define SHIELD_EPOCHS	10			/* a region stays shielded this long after it was hot */
+#define SLOW_ROOM_MIN	(64UL << 20)		/* free on a full slow node before it counts as having room */
+#define SHIELD_EPOCHS	10			/* shielded for this many epochs from its last hot one */
 #define PP_MAX		3
 #define PP_SHARE	0.125
 #define HYST_BASE	0.25
@@ -750,13 +751,21 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 		pg[n] = (void *)a;
 		nodes[n++] = target;
 	}
+	long rc = 0;
+	bool full = false;		/* the call failed for want of room on the target */
+
 	if (e->sim) {
 		for (size_t k = 0; k < n; k++)
 			st[k] = target;
 	} else {
-		long rc = numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE);
+		rc = numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE);
 
-		if (rc < 0) {
+		/* a target node with no room fails migrate_pages() with
+		 * -ENOMEM, which move_pages() returns for the whole call (4.17
+		 * and later); pages before the failure may have moved */
+		if (rc < 0 && errno == ENOMEM && !promote && numa_move_pages(v->vm.pid, n, pg, NULL, st, 0) >= 0) {
+			full = true;
+		} else if (rc < 0) {
 			dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
 			v->failed += n;
 			return 0;
@@ -780,14 +789,6 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 		 * busy: not movable by move_pages */
 		else if (st[k] == -EACCES || st[k] == -EBUSY || st[k] == -EPERM || st[k] == -ENOMEM || st[k] == -EIO)
 			refused++;
-	}
-	if (no_room) {
-		if (!e->slow_full_since) {
-			e->slow_full_since = e->epoch;
-			warn("VM %ld epoch %llu: the slow tier is full (node %d refused %u pages): demotions wait "
-			     "until it has room", v->vm.vmid, (unsigned long long)e->epoch, target, no_room);
-		}
-		e->slow_full_at = e->epoch;
 	}
 	refused *= (uint32_t)(step / PAGE);
 	v->unmovable = v->unmovable - r->unmovable + refused;
@@ -817,6 +818,24 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	if (there > total)
 		there = total;
 	moved = there > before ? (uint64_t)(there - before) * SAMPLE : 0;
+	/* A page that failed for want of memory on the target is not always
+	 * reported as -ENOMEM: migrate_pages() counts it as not migrated and
+	 * move_pages() returns that count with no status for the batch. A
+	 * demotion that moved nothing, with pages not migrated and less free
+	 * on the slow node than it asked for, met a full node too. */
+	if (!promote && !no_room && rc > 0 && !moved && node_free("", target) < est)
+		no_room = (uint32_t)rc;
+	if (full && !no_room)
+		no_room = (uint32_t)n;
+	if (no_room) {
+		if (!e->slow_full_since) {
+			e->slow_full_since = e->epoch;
+			warn("VM %ld epoch %llu: the slow tier is full (node %d has %llu MiB free; %u pages not "
+			     "demoted): demotions wait until it has room", v->vm.vmid, (unsigned long long)e->epoch,
+			     target, (unsigned long long)(node_free("", target) >> 20), no_room);
+		}
+		e->slow_full_at = e->epoch;
+	}
 	if (!promote && moved && !no_room && e->slow_full_since) {
 		note("VM %ld epoch %llu: the slow tier has room again (full since epoch %llu): demoting",
 		     v->vm.vmid, (unsigned long long)e->epoch, (unsigned long long)e->slow_full_since);
@@ -1326,6 +1345,14 @@ void engine_epoch(struct engine *e)
 
 	e->epoch++;
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
+	/* full, but no demotion has asked for a while and the node has room:
+	 * whatever freed it (a VM gone, another process), it is not full now */
+	if (e->slow_full_since && e->epoch > e->slow_full_at + 2 &&
+	    node_free("", e->topo.first_slow) >= SLOW_ROOM_MIN) {
+		note("the slow tier has room again (node %d: %llu MiB free; full since epoch %llu)", e->topo.first_slow,
+		     (unsigned long long)(node_free("", e->topo.first_slow) >> 20), (unsigned long long)e->slow_full_since);
+		e->slow_full_since = 0;
+	}
 	for (int i = 0; i < e->nvm;) {
 		if (!still_there(e, e->vm[i]))
 			remove_vm(e, i, "the VM is gone (its QEMU exited or its pid file changed)");

@@ -202,7 +202,7 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 	char what[64] = "";
 	int e;
 
-	if (via == HEAT_PERF_HW && s->heat2_sw) {
+	if (via == HEAT_PERF_HW && s->heat2_sw && s->heat) {	/* heat2 beside a sampler */
 		memset(&attr, 0, sizeof(attr));
 		attr.size = sizeof(attr);
 		attr.type = PERF_TYPE_SOFTWARE;

@@ -50,10 +50,13 @@ CHECK_KERNELS ?= 6.1 7
 CHECK_OTHER_TESTS ?= probe|tiers|reclaim-demotes|numa-stat-demotion|promotion-attributed|nvme-latency|sampler-rungs|engine-steers|vm-layouts
 ALL_KERNELS   ?= 6.1 6.12 6.16 7.2 7.3
 
+# and one boot with systemd as PID 1 for tests/lab-systemd (0: not)
+CHECK_SYSTEMD ?= 1
+
 check:
 	$(Q)tools/deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)LAB_KERNELS="$(CHECK_KERNELS)" LAB_OTHER_TESTS="$(CHECK_OTHER_TESTS)" tests/run
+	$(Q)LAB_KERNELS="$(CHECK_KERNELS)" LAB_OTHER_TESTS="$(CHECK_OTHER_TESTS)" LAB_SYSTEMD="$(CHECK_SYSTEMD)" tests/run
 
 check-kernels:
 	$(Q)tools/deps

@@ -836,7 +836,10 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 		}
 		e->slow_full_at = e->epoch;
 	}
-	if (!promote && moved && !no_room && e->slow_full_since) {
+	/* room again only with SLOW_ROOM_MIN free: a node that took one more
+	 * region and is full again has not changed its state (one lab run
+	 * flapped so) */
+	if (!promote && moved && !no_room && e->slow_full_since && node_free("", target) >= SLOW_ROOM_MIN) {
 		note("VM %ld epoch %llu: the slow tier has room again (full since epoch %llu): demoting",
 		     v->vm.vmid, (unsigned long long)e->epoch, (unsigned long long)e->slow_full_since);
 		e->slow_full_since = 0;

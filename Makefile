@@ -65,7 +65,9 @@ check-kernels:
 
 # make bench: the decision loop's cost as guest RAM grows (outside the lab),
 # the samplers' overhead and the tiering comparison (in the lab); the tables
-# land in docs/bench.md (a benchmark, not a test).
+# land in docs/bench.md (a benchmark, not a test), their figures, drawn on
+# the host with gnuplot from build/loop.md and the lab's build/bench/*.json,
+# in docs/figures/ (the tables link them).
 bench:
 	$(Q)tools/deps
 	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-loop
@@ -73,7 +75,8 @@ bench:
 	$(Q)tools/bench/overhead
 	$(Q)tools/bench/run
 	$(Q)for f in build/bench.md build/loop.md build/overhead.md; do cat $$f; echo; done >docs/bench.md
-	$(Q)echo "bench: docs/bench.md"
+	$(Q)tools/bench/plot
+	$(Q)echo "bench: docs/bench.md, docs/figures/bench-*.png"
 
 demo:
 	$(Q)tools/deps

@@ -13,4 +13,7 @@ echo "reading the BPF heat map and move_pages itself (kernel work, in the lab fi
 echo "\"tables\" is what the real engine allocates per VM (regions, every 8th page's address)."
 echo
 "$top/build/bench-loop"
+# the figure tools/bench/plot draws from this table (make bench), at
+# docs/bench.md's path
 echo
+echo "![The decision loop's ms per epoch against total guest RAM](figures/bench-loop.png)"

@@ -77,11 +77,14 @@ tierd_daemon() {
 	fail "the tierd daemon did not come up"
 }
 
-# wait_for SECONDS 'condition' 'what': poll the condition each 0.5 s
+# wait_for SECONDS 'condition' 'what': poll the condition SECONDS x 2
+# times, 0.5 s apart. The bound is in polls, not in wall-clock time: a
+# condition that takes a second itself (tierd status under TCG) stretches
+# it, so the failure says how long it really waited.
 wait_for() {
-	local t=$1 cond=$2 what=$3
+	local t=$1 cond=$2 what=$3 t0=$SECONDS
 	for _ in $(seq $((t * 2))); do eval "$cond" && return 0; sleep 0.5; done
-	fail "after ${t}s: $what"
+	fail "after $((t * 2)) polls in $((SECONDS - t0)) s: $what"
 }
 
 # step 'what': a line with the seconds since the test began, so a slow run's

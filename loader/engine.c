@@ -948,18 +948,24 @@ static double eff_hyst(const struct evm *v)
 	return v->hyst * (v->storage_slow ? 2 : 1);
 }
 
+/* The orders are total: regions alike in heat go by their index (what
+ * glibc's stable qsort gave for an array built in index order), so the
+ * decisions never hang on how a sort treats ties. */
 static int by_heat_desc(const void *a, const void *b)
 {
-	double x = sort_vm->r[*(const size_t *)a].heat, y = sort_vm->r[*(const size_t *)b].heat;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	double x = sort_vm->r[i].heat, y = sort_vm->r[j].heat;
 
-	return (x < y) - (x > y);
+	return x != y ? (x < y) - (x > y) : (i > j) - (i < j);
 }
 
+/* warmth, then heat (the fill's candidates come in heat order), then index */
 static int by_warmth_desc(const void *a, const void *b)
 {
-	double x = sort_vm->r[*(const size_t *)a].warmth, y = sort_vm->r[*(const size_t *)b].warmth;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	double x = sort_vm->r[i].warmth, y = sort_vm->r[j].warmth;
 
-	return (x < y) - (x > y);
+	return x != y ? (x < y) - (x > y) : by_heat_desc(a, b);
 }
 
 static void storage(struct engine *e, struct evm *v)

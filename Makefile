@@ -108,6 +108,11 @@ $(OUT)/bench-loop: tools/bench/loop.c $(filter-out $(OUT)/loader/main.o,$(LOADER
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ $(LDLIBS) -o $@
 
+# every decision of the epoch code, digested (engine.c included, not linked)
+$(OUT)/bench-decisions: tools/bench/decisions.c loader/engine.c $(filter-out $(OUT)/loader/main.o $(OUT)/loader/engine.o,$(LOADER)) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iloader $(filter-out loader/engine.c,$^) $(LDLIBS) -o $@
+
 $(OUT)/vm-standin: tools/vm-standin.c $(OUT)/loader/util.o | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iloader $^ -lnuma -lm -o $@

@@ -43,6 +43,7 @@
 #include "knobs.h"
 #include "memcg.h"
 #include "log.h"
+#include "order.h"
 #include "util.h"
 
 #define PAGE		4096UL
@@ -477,6 +478,7 @@ static void hotplugged(struct engine *e, struct evm *v)
 }
 
 static void set_parent_low(struct engine *e, const char *parent_dir);
+static void orders_free(void);
 
 static void remove_vm(struct engine *e, int i, const char *why)
 {
@@ -511,6 +513,7 @@ void engine_stop(struct engine *e)
 		remove_vm(e, e->nvm - 1, "tierd stopping");
 	knobs_restore_all();
 	samplers_stop(&e->s);
+	orders_free();
 }
 
 /* ---- one epoch ---- */
@@ -940,26 +943,41 @@ static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 	return (double)moved;
 }
 
-static const struct evm *sort_vm;
-
 /* Hysteresis in effect: doubled while the VM's storage is slow. */
 static double eff_hyst(const struct evm *v)
 {
 	return v->hyst * (v->storage_slow ? 2 : 1);
 }
 
-static int by_heat_desc(const void *a, const void *b)
-{
-	double x = sort_vm->r[*(const size_t *)a].heat, y = sort_vm->r[*(const size_t *)b].heat;
+/*
+ * steer()'s orders, lazily sorted (order.h), reused from VM to VM and epoch
+ * to epoch: the VM's regions by heat (hottest first), the fill's candidates
+ * by warmth, the DRAM set's slow regions by heat. Total orders: regions
+ * alike in heat go by their index, alike in warmth by heat, then index
+ * (what glibc's stable qsort gave for arrays built in index order, so the
+ * decisions never hang on how a sort treats ties). An epoch walks only
+ * the ends it needs: the hot regions from the top, eviction victims from
+ * the bottom, the fill until the budget is full, promotions until the
+ * MB/s limit; a full sort of a 1 TiB VM's 524288 regions twice an epoch
+ * was most of the loop's 133 ms.
+ */
+static struct order by_heat, by_warmth, by_want;
+static size_t *late, late_cap;
 
-	return (x < y) - (x > y);
+static void orders_free(void)
+{
+	order_free(&by_heat);
+	order_free(&by_warmth);
+	order_free(&by_want);
+	free(late);
+	late = NULL;
+	late_cap = 0;
 }
 
-static int by_warmth_desc(const void *a, const void *b)
+/* region k as an item of the heat order */
+static struct oitem heat_item(const struct evm *v, size_t k)
 {
-	double x = sort_vm->r[*(const size_t *)a].warmth, y = sort_vm->r[*(const size_t *)b].warmth;
-
-	return (x < y) - (x > y);
+	return (struct oitem){ .k1 = v->r[k].heat, .idx = k };
 }
 
 static void storage(struct engine *e, struct evm *v)
@@ -1049,7 +1067,7 @@ static void shield(struct engine *e, struct evm *v)
 
 static void steer(struct engine *e, struct evm *v)
 {
-	size_t *ord = malloc(v->nr * sizeof(*ord)), nord = 0, cold_end;
+	size_t nord = 0, cold_end;
 	double total = 0, dslow = 0, dall = 0, mean, hot_min;
 	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s, left, budget0;
 	uint64_t budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
@@ -1061,17 +1079,24 @@ static void steer(struct engine *e, struct evm *v)
 	uint64_t room = budget - margin;
 	bool warm;
 
-	if (!ord)
+	if (order_reserve(&by_heat, v->nr) || order_reserve(&by_want, v->nr))
 		return;
-	sort_vm = v;
+	if (late_cap < v->nr) {
+		size_t *l = realloc(late, v->nr * sizeof(*l));
+		if (!l)
+			return;
+		late = l;
+		late_cap = v->nr;
+	}
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 		if (!(r->fast + r->slow))
 			continue;
-		ord[nord++] = k;
+		by_heat.a[nord++] = heat_item(v, k);
 		total += r->heat;
 		dall += r->delta;
-		dslow += r->delta * r->slow / (r->fast + r->slow);
+		if (r->delta)	/* adding 0 changes no sum */
+			dslow += r->delta * r->slow / (r->fast + r->slow);
 	}
 	v->slow_share = dall > 0 ? dslow / dall : 0;
 	if (dall > 0)
@@ -1082,12 +1107,21 @@ static void steer(struct engine *e, struct evm *v)
 	dbg("VM %ld epoch %llu: mean heat %.0f, hot from %.0f", v->vm.vmid, (unsigned long long)e->epoch, mean, hot_min);
 
 	/* hot: at least thr x the VM's mean heat; the DRAM set: the hot
-	 * regions, hottest first, as far as the budget goes, then the rest */
-	qsort(ord, nord, sizeof(*ord), by_heat_desc);
+	 * regions, hottest first, as far as the budget goes, then the rest.
+	 * Streaks and hot flags in index order (each region on its own);
+	 * the budget in heat order, which only the regions at or above the
+	 * hot line need: the others cannot be hot. */
+	order_start(&by_heat, nord);
 	v->hot_bytes = v->want_bytes = 0;
 	v->budget_bound = false;
+	/* the fill's candidates (see below) gathered on the way: not hot, so
+	 * not wanted yet; the DRAM set's slow regions as they join it */
+	bool fill = budget != UINT64_MAX && warm && !order_reserve(&by_warmth, nord);
+	size_t nf = 0, nw = 0;
+
 	for (size_t k = 0; k < nord; k++) {
-		struct region *r = &v->r[ord[k]];
+		size_t i = by_heat.a[k].idx;	/* index order: nothing sorted yet */
+		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
 		/* hot once it has been above the threshold two epochs running,
@@ -1099,16 +1133,31 @@ static void steer(struct engine *e, struct evm *v)
 			r->pp = 0;
 		r->hot = warm && (r->streak >= 2 + 2 * r->pp || (r->fast && r->streak >= 1));
 		r->want = false;
-		if (!r->hot)
+		if (!r->hot) {
+			if (fill && !r->pp && r->warmth > 0)
+				by_warmth.a[nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = i };
 			continue;
+		}
 		r->shield_until = e->epoch + SHIELD_EPOCHS;
 		v->hot_bytes += b;
+	}
+	for (size_t k = 0; k < nord; k++) {
+		size_t i = order_at(&by_heat, k)->idx;
+		struct region *r = &v->r[i];
+		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
+
+		if (!(r->heat > 0 && r->heat >= hot_min))
+			break;		/* the rest are colder still */
+		if (!r->hot)
+			continue;
 		if (v->want_bytes + b > budget) {
 			v->budget_bound = true;
 			continue;
 		}
 		r->want = true;
 		v->want_bytes += b;
+		if (r->slow)
+			by_want.a[nw++] = heat_item(v, i);
 	}
 	/* With a budget, what is left of it goes to the warmest of the rest,
 	 * warmest first: a region in DRAM serves more than a colder one would
@@ -1121,26 +1170,20 @@ static void steer(struct engine *e, struct evm *v)
 	 * asks (step 3), and not once they have ping-ponged: among regions
 	 * alike, swapping them is churn (at 1x the static hot set's run moved
 	 * 3 GiB with 121 ping-pongs, against 1.2 GiB and none). */
-	size_t *ford = budget != UINT64_MAX && warm ? malloc(nord * sizeof(*ford)) : NULL, nf = 0;
-
-	for (size_t k = 0; ford && k < nord; k++) {
-		struct region *r = &v->r[ord[k]];
-
-		if (!r->want && !r->hot && !r->pp && r->warmth > 0)
-			ford[nf++] = ord[k];
-	}
-	if (ford)
-		qsort(ford, nf, sizeof(*ford), by_warmth_desc);
+	if (fill)
+		order_start(&by_warmth, nf);
 	for (size_t k = 0; k < nf; k++) {
-		struct region *r = &v->r[ford[k]];
+		size_t i = order_at(&by_warmth, k)->idx;
+		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
 		if (v->want_bytes + b > room)	/* what DRAM holds: the rest are victims */
 			break;
 		r->want = true;
 		v->want_bytes += b;
+		if (r->slow)
+			by_want.a[nw++] = heat_item(v, i);
 	}
-	free(ford);
 	if (v->budget_bound && e->epoch % 10 == 0)
 		warn("VM %ld: its hot set (%llu MiB) is larger than its DRAM budget (%llu MiB)",
 		     v->vm.vmid, (unsigned long long)(v->hot_bytes >> 20), (unsigned long long)(budget >> 20));
@@ -1149,7 +1192,7 @@ static void steer(struct engine *e, struct evm *v)
 	budget0 = left;
 	cold_end = nord;
 	uint64_t p0 = v->promoted, d0 = v->demoted, moved0 = p0 + d0;
-	int np = 0, nover = 0, ncold = 0, nroom = 0;	/* ord[cold_end..] already looked at as eviction victims */
+	int np = 0, nover = 0, ncold = 0, nroom = 0;	/* by_heat[cold_end..] already looked at as eviction victims */
 
 	bool yielding = e->epoch <= v->yield_until;
 
@@ -1166,7 +1209,7 @@ static void steer(struct engine *e, struct evm *v)
 			left -= got;
 	}
 	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget && !yielding && !by_lru;) {
-		struct region *r = &v->r[ord[k]];
+		struct region *r = &v->r[order_at(&by_heat, k)->idx];
 		if (r->fast && !(v->pol.pin_hot && r->hot && !v->budget_bound)) {	/* hot implies warm */
 			left -= (double)move_region(e, v, r, false);
 			nover++;
@@ -1175,7 +1218,9 @@ static void steer(struct engine *e, struct evm *v)
 	/* 2. no budget: cold DRAM regions go to the slow tier */
 	if (budget == UINT64_MAX && warm && !yielding)
 		for (size_t k = nord; k-- > 0 && left > 0;) {
-			struct region *r = &v->r[ord[k]];
+			struct region *r = &v->r[order_at(&by_heat, k)->idx];
+			if (r->heat * (1 + eff_hyst(v)) >= hot_min)
+				break;	/* the rest are as warm or warmer */
 			if (r->fast && !r->hot && !held(e, r) && r->heat * (1 + eff_hyst(v)) < hot_min) {
 				left -= (double)move_region(e, v, r, false);
 				ncold++;
@@ -1188,9 +1233,33 @@ static void steer(struct engine *e, struct evm *v)
 
 	/* 3. promote the DRAM set's slow regions, hottest first; make room by
 	 * evicting the coldest DRAM regions outside it, but only ones that
-	 * are colder by the hysteresis factor */
-	for (size_t k = 0; k < nord && left > 0; k++) {
-		struct region *r = &v->r[ord[k]];
+	 * are colder by the hysteresis factor. The slow regions of the DRAM
+	 * set in their own heat order (by_want); a victim must come after
+	 * the region it makes room for in the heat order. A wanted region
+	 * evicted for a hotter one is a slow region of the DRAM set from
+	 * then on, to be promoted at its place in the order: `late`. */
+	size_t nlate = 0;
+	bool victims = true;
+
+	order_start(&by_want, nw);
+	for (size_t w = 0; left > 0;) {
+		struct oitem it;
+		size_t li = nlate;
+
+		for (size_t i = 0; i < nlate; i++)	/* the first of the late ones */
+			if (li == nlate || oitem_before(&(struct oitem){ .k1 = v->r[late[i]].heat, .idx = late[i] },
+						       &(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] }))
+				li = i;
+		if (li < nlate && (w == nw || oitem_before(&(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] },
+							   order_at(&by_want, w)))) {
+			it = heat_item(v, late[li]);
+			late[li] = late[--nlate];
+		} else if (w < nw) {
+			it = *order_at(&by_want, w++);
+		} else {
+			break;
+		}
+		struct region *r = &v->r[it.idx];
 		/* at most what it brings: its sampled pages not seen in DRAM
 		 * (a page NUMA balancing holds for a hint fault is not seen,
 		 * but moves) */
@@ -1199,9 +1268,9 @@ static void steer(struct engine *e, struct evm *v)
 		if (!r->want || !r->slow)
 			continue;
 		/* room: within the budget and above the free floor */
-		while ((v->dram_bytes + b > room || free_now < free_floor + b) &&
-		       cold_end > k + 1 && left > 0 && !yielding) {
-			struct region *c = &v->r[ord[--cold_end]];
+		while ((v->dram_bytes + b > room || free_now < free_floor + b) && victims && cold_end > 0 &&
+		       oitem_before(&it, order_at(&by_heat, cold_end - 1)) && left > 0 && !yielding) {
+			struct region *c = &v->r[order_at(&by_heat, --cold_end)->idx];
 			/* a hot region may evict one the fill wanted: a warmth
 			 * outlives a moved hot set's old place by ~20 epochs */
 			if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c))
@@ -1211,13 +1280,16 @@ static void steer(struct engine *e, struct evm *v)
 				break;
 			}
 			if (r->hot && c->heat * (1 + eff_hyst(v)) >= r->heat) {
-				cold_end = k + 1;	/* nothing colder left */
+				victims = false;	/* nothing colder left */
 				break;
 			}
+			bool was_slow = c->slow;	/* then it is in by_want already */
 			uint64_t got = move_region(e, v, c, false);
 			left -= (double)got;
 			free_now += got;
 			nroom++;
+			if (c->want && !was_slow && c->slow)	/* room for all: late_cap >= nr */
+				late[nlate++] = (size_t)(c - v->r);
 		}
 		if (v->dram_bytes + b > room || free_now < free_floor + b)
 			break;
@@ -1234,7 +1306,7 @@ static void steer(struct engine *e, struct evm *v)
 		exact_totals(e, v);	/* read again only after demoting */
 		n0 = nover;
 		for (size_t k = nord; k-- > 0 && v->dram_bytes > budget - margin / 2;) {
-			struct region *r = &v->r[ord[k]];
+			struct region *r = &v->r[order_at(&by_heat, k)->idx];
 			if (r->fast && !r->want) {
 				left -= (double)move_region(e, v, r, false);
 				nover++;
@@ -1248,7 +1320,6 @@ static void steer(struct engine *e, struct evm *v)
 		     nover, ncold, nroom, (unsigned long long)(v->dram_bytes >> 20));
 	v->budget_use = budget0 > 0 ? (budget0 - (left > 0 ? left : 0)) / budget0 : 0;
 	e->host_budget_left -= budget0 - (left > 0 ? left : 0);
-	free(ord);
 }
 
 /* The hysteresis one step wider, at most HYST_MAX. */
@@ -1604,6 +1675,7 @@ void engine_sim_stop(struct engine *e)
 	for (int i = 0; i < e->nvm; i++)
 		free_evm(e->vm[i]);
 	e->nvm = 0;
+	orders_free();
 }
 
 void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A lazily sorted sequence (order.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "order.h"
+
+#define SMALL 16
+
+int order_reserve(struct order *o, size_t n)
+{
+	if (n <= o->cap)
+		return 0;
+	struct oitem *a = realloc(o->a, n * sizeof(*a));
+
+	if (!a)
+		return -1;
+	o->a = a;
+	unsigned char *f = realloc(o->fixed, n);
+
+	if (!f)
+		return -1;
+	o->fixed = f;
+	o->cap = n;
+	return 0;
+}
+
+void order_start(struct order *o, size_t n)
+{
+	o->n = n;
+	if (n)
+		memset(o->fixed, 0, n);
+	if (!o->rng)
+		o->rng = 0x9E3779B97F4A7C15ULL;
+}
+
+static size_t pick(struct order *o, size_t lo, size_t hi)
+{
+	o->rng ^= o->rng << 13;
+	o->rng ^= o->rng >> 7;
+	o->rng ^= o->rng << 17;
+	return lo + (size_t)(o->rng % (hi - lo));
+}
+
+static void swap(struct oitem *a, size_t i, size_t j)
+{
+	struct oitem t = a[i];
+
+	a[i] = a[j];
+	a[j] = t;
+}
+
+const struct oitem *order_at(struct order *o, size_t p)
+{
+	struct oitem *a = o->a;
+	size_t lo, hi;
+
+	if (o->fixed[p])
+		return &a[p];
+	/* the unsorted stretch around p: between two items in place */
+	const unsigned char *l = p ? memrchr(o->fixed, 1, p) : NULL;
+	const unsigned char *r = memchr(o->fixed + p + 1, 1, o->n - p - 1);
+
+	lo = l ? (size_t)(l - o->fixed) + 1 : 0;
+	hi = r ? (size_t)(r - o->fixed) : o->n;
+	while (hi - lo > SMALL) {
+		/* median of three random items as the pivot, at hi - 1 */
+		size_t x = pick(o, lo, hi), y = pick(o, lo, hi), z = pick(o, lo, hi), m;
+
+		if (oitem_before(&a[x], &a[y]))
+			m = oitem_before(&a[y], &a[z]) ? y : oitem_before(&a[x], &a[z]) ? z : x;
+		else
+			m = oitem_before(&a[x], &a[z]) ? x : oitem_before(&a[y], &a[z]) ? z : y;
+		swap(a, m, hi - 1);
+		const struct oitem pv = a[hi - 1];
+		size_t i = lo;
+
+		for (size_t j = lo; j < hi - 1; j++)
+			if (oitem_before(&a[j], &pv))
+				swap(a, i++, j);
+		swap(a, i, hi - 1);
+		o->fixed[i] = 1;
+		if (p == i)
+			return &a[p];
+		if (p < i)
+			hi = i;
+		else
+			lo = i + 1;
+	}
+	for (size_t i = lo + 1; i < hi; i++) {
+		struct oitem t = a[i];
+		size_t j = i;
+
+		for (; j > lo && oitem_before(&t, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+	memset(o->fixed + lo, 1, hi - lo);
+	return &a[p];
+}
+
+void order_free(struct order *o)
+{
+	free(o->a);
+	free(o->fixed);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine's lazily sorted orders (order.c) against a full qsort with
+ * the same total order: random keys with many ties (heat alike in a
+ * region's neighbours, zero heat everywhere cold), read from the top, from
+ * the bottom, both ends at once and at random places, as steer() does.
+ */
+#include <stdlib.h>
+#include "order.h"
+#include "check.h"
+
+static int cmp(const void *a, const void *b)
+{
+	const struct oitem *x = a, *y = b;
+
+	return oitem_before(x, y) ? -1 : oitem_before(y, x) ? 1 : 0;
+}
+
+static uint64_t rs = 12345;
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+int main(void)
+{
+	static const size_t sizes[] = { 0, 1, 2, 15, 16, 17, 100, 1000, 50000 };
+	struct order o = { 0 };
+
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int how = 0; how < 4; how++) {
+			size_t n = sizes[si], bad = 0;
+			struct oitem *ref = malloc((n + 1) * sizeof(*ref));
+
+			CHECK(ref && !order_reserve(&o, n + 1), "memory");
+			for (size_t i = 0; i < n; i++) {
+				uint64_t r = rnd();
+				/* a third zero, a third from 8 values, a third spread */
+				double k1 = r % 3 == 0 ? 0 : r % 3 == 1 ? (double)(r >> 8 & 7) : (double)(r >> 12) / 1e6;
+				o.a[i] = ref[i] = (struct oitem){ .k1 = k1, .k2 = (double)(r >> 4 & 1), .idx = i };
+			}
+			qsort(ref, n, sizeof(*ref), cmp);
+			order_start(&o, n);
+			for (size_t s = 0; s < n; s++) {
+				size_t p = how == 0 ? s : how == 1 ? n - 1 - s : how == 2 ? (s % 2 ? n - 1 - s / 2 : s / 2)
+											   : (size_t)(rnd() % n);
+				const struct oitem *it = order_at(&o, p);
+				bad += it->idx != ref[p].idx;
+			}
+			CHECK(!bad, "n %zu, walk %d: %zu items out of place", n, how, bad);
+			free(ref);
+		}
+	order_free(&o);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -177,8 +177,7 @@ static int attach(long vmid, bool manual, const struct popts *opts, bool incomin
 
 	if (config_policy(&d.cfg, vmid, manual ? opts : NULL, &p, why, wl))
 		return -1;
-	p.incoming = incoming;
-	if (engine_attach(&d.e, &p, why, wl))
+	if (engine_attach(&d.e, &p, incoming, why, wl))
 		return -1;
 	if (!(m = managed(vmid))) {
 		m = &d.m[d.nm++];	/* engine_attach refuses beyond TIERD_MAX_VMS */

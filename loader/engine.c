@@ -284,7 +284,7 @@ static struct region *region_of(struct evm *v, uint64_t region)
 	return NULL;
 }
 
-int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen)
+int engine_attach(struct engine *e, const struct policy *p, bool incoming, char *why, size_t whylen)
 {
 	struct evm *v, *old = find(e, p->vmid);
 	struct vm_cfg cfg = {};
@@ -298,11 +298,10 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		return -1;
 	}
 	if (old) {			/* same VM: only the policy changes */
-		struct policy n = *p;
-		n.incoming |= old->pol.incoming;	/* still waiting for its RAM */
-		const struct policy *o = &old->pol;
-		if (!policy_eq(&n, o) || n.incoming != o->incoming) {
-			old->pol = n;
+		incoming |= old->incoming;	/* still waiting for its RAM */
+		if (!policy_eq(p, &old->pol) || incoming != old->incoming) {
+			old->pol = *p;
+			old->incoming = incoming;
 			adjust(e, old, "policy replaced");
 			note("VM %ld: policy replaced", p->vmid);
 		}
@@ -331,6 +330,7 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		slot++;
 	v->slot = slot;
 	v->pol = *p;
+	v->incoming = incoming;
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
@@ -550,12 +550,12 @@ static bool arriving(struct engine *e, struct evm *v)
 	uint64_t tot = 0, slack;
 	char buf[32];
 
-	if (!v->pol.incoming)
+	if (!v->incoming)
 		return false;
 	if (!v->incoming_since)
 		v->incoming_since = now_s();
 	if (now_s() - v->incoming_since > INCOMING_MAX_S) {
-		v->pol.incoming = false;
+		v->incoming = false;
 		adjust(e, v, "still no end of the incoming migration after %d s: placing anyway", INCOMING_MAX_S);
 		warn("VM %ld: %s", v->vm.vmid, v->adjust);
 		return false;
@@ -572,7 +572,7 @@ static bool arriving(struct engine *e, struct evm *v)
 	v->resident_prev = tot;
 	if (v->steady < 2)
 		return true;
-	v->pol.incoming = false;
+	v->incoming = false;
 	adjust(e, v, "incoming migration over after %.0f s (%s resident, steady): placement starts",
 	       now_s() - v->incoming_since, fmt_bytes(tot, buf, sizeof(buf)));
 	note("VM %ld: %s", v->vm.vmid, v->adjust);
@@ -1351,7 +1351,7 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	json_obj(j);
 	json_ki64(j, "vmid", v->vm.vmid);
 	json_ki64(j, "pid", v->vm.pid);
-	json_kstr(j, "state", v->pol.incoming ? "incoming" : "steering");
+	json_kstr(j, "state", v->incoming ? "incoming" : "steering");
 	json_kstr(j, "cgroup", v->vm.scope);
 	json_ku64(j, "ram_bytes", v->vm.ram_bytes);
 	json_ku64(j, "config_ram_bytes", v->vm.conf_bytes);
@@ -1438,7 +1438,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 			(unsigned long long)e->slow_full_since, (unsigned long long)e->slow_full_at);
 	for (int i = 0; i < e->nvm; i++) {
 		struct evm *v = e->vm[i];
-		if (v->pol.incoming) {
+		if (v->incoming) {
 			fprintf(f, "VM %ld (pid %d): waiting for its incoming live migration to finish (%.0f s so far)\n",
 				v->vm.vmid, v->vm.pid, v->incoming_since ? now_s() - v->incoming_since : 0.0);
 			continue;

@@ -57,7 +57,8 @@ struct evm {
 	 * or the incoming wait); metrics.c reports it */
 	uint64_t node_bytes[VM_MAX_NODES];
 	bool node_bytes_valid;
-	/* live-migration target: waiting for RAM to arrive */
+	/* live-migration target: place nothing until its RAM has arrived */
+	bool incoming;
 	uint64_t resident_prev;
 	int steady;
 	double incoming_since;
@@ -81,8 +82,10 @@ struct engine {
 };
 
 int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_t whylen);
-/* Attach or replace a VM's policy; 0 or -1 with why filled (nothing changed). */
-int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen);
+/* Attach or replace a VM's policy; 0 or -1 with why filled (nothing changed).
+ * incoming: the VM is a live-migration target (placement waits for its
+ * RAM); an attached VM still waiting keeps waiting either way. */
+int engine_attach(struct engine *e, const struct policy *p, bool incoming, char *why, size_t whylen);
 bool engine_has(struct engine *e, long vmid);
 /* Drop a VM's policy and put its knobs back; -1 if not attached. */
 int engine_detach(struct engine *e, long vmid);

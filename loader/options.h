@@ -103,20 +103,19 @@ const char *policy_key_list(void);
  * --no-key). */
 void host_usage(FILE *f);
 
-/* What an admin asks for one VM (the table's fields, then run-time state). */
+/* What an admin asks for one VM: its VMID, then the table's fields. */
 struct policy {
 	long vmid;
 #define X(key, kind, field, ...) OPT_CTYPE_##kind field;
 	POLICY_OPTIONS(X)
 #undef X
-	bool incoming;			/* live-migration target: place nothing until RAM has arrived */
 };
 
 void policy_default(struct policy *p);
 /* Parse one policy option (name without "--", value may be NULL).
  * 1: consumed the value, 0: a flag, -1: error (message in why). */
 int policy_option(struct policy *p, const char *name, const char *val, char *why, size_t whylen);
-/* The table's keys are equal (vmid and run-time state aside). */
+/* The table's keys are equal (vmid aside). */
 bool policy_eq(const struct policy *a, const struct policy *b);
 /* `tierd config`'s " pin-hot no, dram-max none, ..." (no newline). */
 void policy_print(FILE *f, const struct policy *p);

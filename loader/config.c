@@ -29,17 +29,21 @@ void config_fix_ptrs(struct config *c)
 	c->eo.pve_dir = c->pve_dir;
 }
 
+/* Each host kind's default, from its HOST_OPTIONS row. */
+#define HDEF_H_NUM(f, def) c->f = def
+#define HDEF_H_SIZE(f, def) c->f = def
+#define HDEF_H_BOOL(f, def) c->f = def
+#define HDEF_H_NODES(f, def) snprintf(c->f, sizeof(c->f), "%s", def)
+#define HDEF_H_PATH(f, def) snprintf(c->f, sizeof(c->f), "%s", def)
+#define HDEF_H_DIR(f, def) snprintf(c->f, sizeof(c->f), "%s", def)
+
 void config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->path, sizeof(c->path), "/etc/tierd/tierd.conf");
-	c->eo.epoch_s = 2;
-	c->eo.host_rate_mbs = 1024;
-	c->eo.dram_free_min = 256UL << 20;
-	c->eo.kernel_knobs = true;
-	snprintf(c->pve_dir, sizeof(c->pve_dir), "/etc/pve");
-	snprintf(c->metrics_dir, sizeof(c->metrics_dir), METRICS_DIR_DEFAULT);
-	snprintf(c->policies, sizeof(c->policies), "/etc/pve/tierd.cfg");
+#define X(key, kind, field, def, ...) HDEF_##kind(field, def);
+	HOST_OPTIONS(X)
+#undef X
 	config_fix_ptrs(c);
 }
 
@@ -48,16 +52,6 @@ void config_free(struct config *c)
 	free(c->vm);
 	c->vm = NULL;
 	c->nvm = 0;
-}
-
-static bool is_policy_key(const char *k)
-{
-	static const char *const keys[] = { "pin-hot", "dram-max", "rate", "target-slow", "io-slow-us" };
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(k, keys[i]))
-			return true;
-	return false;
 }
 
 int popts_add(struct popts *l, const char *name, const char *val, char *why, size_t whylen)
@@ -129,80 +123,145 @@ static int set_path(char *dst, size_t size, const char *key, const char *v, char
 	return 0;
 }
 
-/* One tierd.conf key; 0 or -1 with why. */
-static int host_key(struct config *c, const char *k, const char *v, bool *policies_set, char *why, size_t wl)
-{
-	char *end;
-	double d;
-	uint64_t u;
+/*
+ * Each host kind's reading of `val` into c->f (inside host_key: k, val,
+ * why and wl are its own), from its HOST_OPTIONS row; -1 from host_key
+ * if it does not read or `ok` does not hold for it (v).
+ */
+#define HSET_H_NUM(f, ok, bad) do {								\
+	char *end;										\
+	double v = strtod(val, &end);								\
+	if (end == val || *end || !(v > 0) || !(ok)) {						\
+		snprintf(why, wl, "%s: '%s' is out of range (%s)", k, val, bad);		\
+		return -1;									\
+	}											\
+	c->f = v;										\
+} while (0)
+#define HSET_H_SIZE(f, ok, bad) do {								\
+	uint64_t v;										\
+	if (parse_size(val, &v) || !(ok)) {							\
+		snprintf(why, wl, "%s: '%s' is not a size", k, val);				\
+		return -1;									\
+	}											\
+	c->f = v;										\
+} while (0)
+#define HSET_H_BOOL(f, ok, bad) do {								\
+	if (parse_bool(val, &c->f)) {								\
+		snprintf(why, wl, "%s: '%s' is not yes or no", k, val);			\
+		return -1;									\
+	}											\
+} while (0)
+#define HSET_H_NODES(f, ok, bad) do {								\
+	if (strspn(val, "0123456789,-") != strlen(val) || strlen(val) >= sizeof(c->f)) {	\
+		snprintf(why, wl, "%s: '%s' is not a node list like 0 or 1,3", k, val);	\
+		return -1;									\
+	}											\
+	snprintf(c->f, sizeof(c->f), "%s", val);						\
+} while (0)
+#define HSET_H_PATH(f, ok, bad) do {								\
+	if (set_path(c->f, sizeof(c->f), k, val, why, wl))					\
+		return -1;									\
+} while (0)
+#define HSET_H_DIR(f, ok, bad) do {								\
+	if (!strcmp(val, "none"))								\
+		c->f[0] = 0;									\
+	else if (set_path(c->f, sizeof(c->f), k, val, why, wl))				\
+		return -1;									\
+} while (0)
 
-	if (is_policy_key(k))
-		return popts_add(&c->defaults, k, v, why, wl);
-	if (!v) {
+/* One tierd.conf key; 0 or -1 with why. */
+static int host_key(struct config *c, const char *k, const char *val, bool *policies_set, char *why, size_t wl)
+{
+	if (policy_key(k))
+		return popts_add(&c->defaults, k, val, why, wl);
+	if (!host_key_desc(k)) {
+		snprintf(why, wl, "unknown key '%s'", k);
+		return -1;
+	}
+	if (!val) {
 		snprintf(why, wl, "%s needs a value", k);
 		return -1;
 	}
-	if (!strcmp(k, "epoch") || !strcmp(k, "host-rate")) {
-		d = strtod(v, &end);
-		if (end == v || *end || !(d > 0) || (!strcmp(k, "epoch") && (d < 0.1 || d > 3600)) || d > 1e6) {
-			snprintf(why, wl, "%s: '%s' is out of range (%s)", k, v,
-				 !strcmp(k, "epoch") ? "0.1..3600 seconds" : "a positive MB/s");
-			return -1;
-		}
-		*(!strcmp(k, "epoch") ? &c->eo.epoch_s : &c->eo.host_rate_mbs) = d;
-		return 0;
-	}
-	if (!strcmp(k, "dram-free-min")) {
-		if (parse_size(v, &u)) {
-			snprintf(why, wl, "dram-free-min: '%s' is not a size", v);
-			return -1;
-		}
-		c->eo.dram_free_min = u;
-		return 0;
-	}
-	if (!strcmp(k, "dram-nodes") || !strcmp(k, "slow-nodes")) {
-		char *dst = k[0] == 'd' ? c->dram_nodes : c->slow_nodes;
-		if (strspn(v, "0123456789,-") != strlen(v) || strlen(v) >= sizeof(c->dram_nodes)) {
-			snprintf(why, wl, "%s: '%s' is not a node list like 0 or 1,3", k, v);
-			return -1;
-		}
-		snprintf(dst, sizeof(c->dram_nodes), "%s", v);
-		return 0;
-	}
-	if (!strcmp(k, "kernel-knobs")) {
-		if (parse_bool(v, &c->eo.kernel_knobs)) {
-			snprintf(why, wl, "kernel-knobs: '%s' is not yes or no", v);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(k, "metrics-dir")) {
-		if (!strcmp(v, "none")) {
-			c->metrics_dir[0] = 0;
-			return 0;
-		}
-		return set_path(c->metrics_dir, sizeof(c->metrics_dir), k, v, why, wl);
-	}
-	if (!strcmp(k, "pve-dir")) {
-		if (set_path(c->pve_dir, sizeof(c->pve_dir), k, v, why, wl))
-			return -1;
-		if (!*policies_set)
-			snprintf(c->policies, sizeof(c->policies), "%.200s/tierd.cfg", c->pve_dir);
-		return 0;
-	}
-	if (!strcmp(k, "policies")) {
+#define X(key, kind, field, def, ok, bad, ...) if (!strcmp(k, key)) HSET_##kind(field, ok, bad);
+	HOST_OPTIONS(X)
+#undef X
+	/* the policies file lives in pve-dir unless named */
+	if (!strcmp(k, "pve-dir") && !*policies_set)
+		snprintf(c->policies, sizeof(c->policies), "%.200s/tierd.cfg", c->pve_dir);
+	if (!strcmp(k, "policies"))
 		*policies_set = true;
-		return set_path(c->policies, sizeof(c->policies), k, v, why, wl);
+	return 0;
+}
+
+/* How `tierd config` shows each host kind. */
+#define HSHOW_H_NUM(f, show) fprintf(out, show, c->f)
+#define HSHOW_H_SIZE(f, show) fprintf(out, show, (unsigned long long)c->f)
+#define HSHOW_H_BOOL(f, show) fputs(c->f ? "yes" : "no", out)
+#define HSHOW_H_NODES(f, show) fputs(c->f[0] ? c->f : "(memory tiers)", out)
+#define HSHOW_H_PATH(f, show) fputs(c->f, out)
+#define HSHOW_H_DIR(f, show) fputs(c->f[0] ? c->f : "none", out)
+
+void config_print_host(FILE *out, const struct config *c)
+{
+	for (int line = 1; line <= 2; line++) {
+		const char *sep = "  ";
+#define X(key, kind, field, def, ok, bad, cli, arg, help, restart, l, show)	\
+		if (l == line) {						\
+			fprintf(out, "%s%s ", sep, key);			\
+			HSHOW_##kind(field, show);				\
+			sep = ", ";						\
+		}
+		HOST_OPTIONS(X)
+#undef X
+		fputc('\n', out);
 	}
-	snprintf(why, wl, "unknown key '%s'", k);
-	return -1;
+}
+
+/* Each host kind's comparison and copy, for the keys kept until restart. */
+#define HNE_H_NUM(f) (a->f != b->f)
+#define HNE_H_SIZE(f) (a->f != b->f)
+#define HNE_H_BOOL(f) (a->f != b->f)
+#define HNE_H_NODES(f) (strcmp(a->f, b->f) != 0)
+#define HNE_H_PATH(f) (strcmp(a->f, b->f) != 0)
+#define HNE_H_DIR(f) (strcmp(a->f, b->f) != 0)
+#define HCOPY_H_NUM(f) (n->f = from->f)
+#define HCOPY_H_SIZE(f) (n->f = from->f)
+#define HCOPY_H_BOOL(f) (n->f = from->f)
+#define HCOPY_H_NODES(f) memcpy(n->f, from->f, sizeof(n->f))
+#define HCOPY_H_PATH(f) memcpy(n->f, from->f, sizeof(n->f))
+#define HCOPY_H_DIR(f) memcpy(n->f, from->f, sizeof(n->f))
+
+int config_restart_diff(const struct config *a, const struct config *b, char *list, size_t len)
+{
+	size_t at = 0;
+	int n = 0;
+
+	if (len)
+		list[0] = 0;
+#define X(key, kind, field, def, ok, bad, cli, arg, help, restart, ...)		\
+	if (restart && HNE_##kind(field)) {					\
+		if (at < len)							\
+			at += (size_t)snprintf(list + at, len - at, "%s%s", n ? ", " : "", key); \
+		n++;								\
+	}
+	HOST_OPTIONS(X)
+#undef X
+	return n;
+}
+
+void config_keep_restart(struct config *n, const struct config *from)
+{
+#define X(key, kind, field, def, ok, bad, cli, arg, help, restart, ...) if (restart) HCOPY_##kind(field);
+	HOST_OPTIONS(X)
+#undef X
+	config_fix_ptrs(n);
 }
 
 int config_host_option(struct config *c, const char *key, const char *val, char *why, size_t whylen)
 {
 	bool policies_set = true;	/* pve-dir does not move the policies file */
 
-	if (is_policy_key(key)) {
+	if (policy_key(key)) {
 		snprintf(why, whylen, "%s is a policy option, not a host setting", key);
 		return -1;
 	}
@@ -400,8 +459,8 @@ int config_parse_policies(struct config *c, char *buf, char *why, size_t wl)
 		} else if (!cur) {
 			snprintf(msg, sizeof(msg), "'%s' outside a 'vm: VMID' section", key);
 			rc = err_at(why, wl, path, cu.line, msg);
-		} else if (!is_policy_key(key)) {
-			snprintf(msg, sizeof(msg), "unknown key '%s' (pin-hot, dram-max, rate, target-slow, io-slow-us)", key);
+		} else if (!policy_key(key)) {
+			snprintf(msg, sizeof(msg), "unknown key '%s' (%s)", key, policy_key_list());
 			rc = err_at(why, wl, path, cu.line, msg);
 		} else if (popts_add(&cur->opts, key, val, msg, sizeof(msg))) {
 			rc = err_at(why, wl, path, cu.line, msg);
@@ -466,58 +525,9 @@ const struct vm_policy *config_vm(const struct config *c, long vmid)
 	return NULL;
 }
 
-/* The VM's Proxmox config on this node, or NULL (static buffer). */
-static char *vm_conf(const char *pve_dir, long vmid, bool *dir_exists)
-{
-	static char buf[65536];
-	char path[400];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/qemu-server", pve_dir);
-	*dir_exists = !stat(path, &st) && S_ISDIR(st.st_mode);
-	snprintf(path, sizeof(path), "%s/qemu-server/%ld.conf", pve_dir, vmid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return NULL;
-	char *snap = strstr(buf, "\n[");		/* snapshots follow the current config */
-	if (snap)
-		snap[1] = 0;
-	return buf;
-}
-
-/* The value of "key: value" in a VM config, or NULL (points into buf). */
-static char *conf_value(char *buf, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, key, kl) && l[kl] == ':') {
-			char *v = l + kl + 1;
-			while (*v == ' ')
-				v++;
-			return v;
-		}
-	return NULL;
-}
-
 enum tag_switch config_tags(const struct config *c, long vmid)
 {
-	bool dir;
-	char *buf = vm_conf(c->pve_dir, vmid, &dir), *tags;
-	enum tag_switch sw = TAGS_NONE;
-
-	if (!buf || !(tags = conf_value(buf, "tags")))
-		return TAGS_NONE;
-	tags[strcspn(tags, "\n")] = 0;
-	/* Proxmox splits tags on ';', ',' and spaces */
-	for (char *save = NULL, *t = strtok_r(tags, ";, ", &save); t; t = strtok_r(NULL, ";, ", &save)) {
-		if (!strcasecmp(t, "tierd.off"))
-			return TAGS_OFF;
-		if (!strcasecmp(t, "tierd.pin-hot"))
-			sw = TAGS_PIN_HOT;
-		else if (!strcasecmp(t, "tierd") && sw == TAGS_NONE)
-			sw = TAGS_ON;
-	}
-	return sw;
+	return pve_tags(c->pve_dir, vmid);
 }
 
 bool config_wants(const struct config *c, long vmid)
@@ -539,29 +549,6 @@ int config_policy(const struct config *c, long vmid, const struct popts *manual,
 	if (config_tags(c, vmid) == TAGS_PIN_HOT)
 		p->pin_hot = true;
 	return apply(p, manual, why, whylen);
-}
-
-bool pve_migrating(const char *pve_dir, long vmid)
-{
-	bool dir;
-	char *buf = vm_conf(pve_dir, vmid, &dir), *lock;
-
-	if (!dir)
-		return false;		/* no pmxcfs here */
-	if (!buf)
-		return true;		/* the config is still on the source node */
-	/* only a migration's lock: backup, snapshot, rollback... leave guest
-	 * RAM where it is, and a backup may hold its lock for hours */
-	lock = conf_value(buf, "lock");
-	return lock && !strncmp(lock, "migrate", 7) && (!lock[7] || isspace((unsigned char)lock[7]));
-}
-
-bool pve_mounted(const char *pve_dir)
-{
-	char path[300];
-
-	snprintf(path, sizeof(path), "%.280s/.version", pve_dir);
-	return !access(path, F_OK);
 }
 
 /* FNV-1a of a file's bytes (at most pmxcfs's 1 MiB and a little), 0 if unreadable */

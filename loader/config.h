@@ -17,8 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
-#include "engine.h"
+#include "options.h"
+#include "pve.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)	/* pmxcfs refuses larger files */
 #define CONFIG_MAX_OPTS 16
@@ -78,12 +80,17 @@ void config_fix_ptrs(struct config *c);
 /* Set one host key as tierd.conf would ("epoch", "2"): the command line's
  * overrides go through the same checks. 0, or -1 with why ("key: ..."). */
 int config_host_option(struct config *c, const char *key, const char *val, char *why, size_t whylen);
+/* `tierd config`'s lines of host settings ("  epoch 2.00 s, ..."). */
+void config_print_host(FILE *out, const struct config *c);
+/* How many host keys a running daemon keeps until restart differ between
+ * a and b; their names, comma-separated, in list. */
+int config_restart_diff(const struct config *a, const struct config *b, char *list, size_t len);
+/* Give n from's values of the keys kept until restart. */
+void config_keep_restart(struct config *n, const struct config *from);
 /* The tierd.cfg section for vmid, or NULL. */
 const struct vm_policy *config_vm(const struct config *c, long vmid);
 
-enum tag_switch { TAGS_NONE, TAGS_ON, TAGS_PIN_HOT, TAGS_OFF };
-/* What a VM's Proxmox tags say about tierd (TAGS_NONE also when its config
- * is not on this node or not readable). */
+/* What a VM's Proxmox tags say about tierd (pve_tags, under c's pve-dir). */
 enum tag_switch config_tags(const struct config *c, long vmid);
 /* A VM with a tierd.cfg section or an "on" tag, and no tierd.off tag. */
 bool config_wants(const struct config *c, long vmid);
@@ -95,17 +102,6 @@ int config_policy(const struct config *c, long vmid, const struct popts *manual,
 		  char *why, size_t whylen);
 /* Add "name[=value]" to a list after checking it as a policy option. */
 int popts_add(struct popts *l, const char *name, const char *val, char *why, size_t whylen);
-
-/*
- * On a live-migration target: true while the VM's config is still on the
- * source node or carries "lock: migrate" (Proxmox moves it here and unlocks
- * it once RAM has arrived; `qm remote-migrate` has it local and locked from
- * the start). Other locks (backup, snapshot) are not migrations. False when
- * pve_dir holds no pmxcfs.
- */
-bool pve_migrating(const char *pve_dir, long vmid);
-/* pmxcfs is mounted at pve_dir: its <pve_dir>/.version exists. */
-bool pve_mounted(const char *pve_dir);
 
 /*
  * Identity of the files, to notice edits: (mtime, size, content hash) of

@@ -177,8 +177,7 @@ static int attach(long vmid, bool manual, const struct popts *opts, bool incomin
 
 	if (config_policy(&d.cfg, vmid, manual ? opts : NULL, &p, why, wl))
 		return -1;
-	p.incoming = incoming;
-	if (engine_attach(&d.e, &p, why, wl))
+	if (engine_attach(&d.e, &p, incoming, why, wl))
 		return -1;
 	if (!(m = managed(vmid))) {
 		m = &d.m[d.nm++];	/* engine_attach refuses beyond TIERD_MAX_VMS */
@@ -287,16 +286,12 @@ static void reload(bool force)
 		config_free(&n);
 		return;
 	}
-	if (n.eo.epoch_s != d.file.eo.epoch_s || n.eo.host_rate_mbs != d.file.eo.host_rate_mbs ||
-	    n.eo.dram_free_min != d.file.eo.dram_free_min || n.eo.kernel_knobs != d.file.eo.kernel_knobs ||
-	    strcmp(n.dram_nodes, d.file.dram_nodes) || strcmp(n.slow_nodes, d.file.slow_nodes) ||
-	    strcmp(n.pve_dir, d.file.pve_dir))
-		warn("%s: epoch, host-rate, dram-free-min, kernel-knobs, the nodes and pve-dir take effect at restart", n.path);
+	char keys[256];
+	int nk = config_restart_diff(&n, &d.file, keys, sizeof(keys));
+	if (nk)
+		warn("%s: %s take%s effect at restart", n.path, keys, nk == 1 ? "s" : "");
 	/* what a restart would change stays as it runs */
-	n.eo = d.cfg.eo;
-	snprintf(n.dram_nodes, sizeof(n.dram_nodes), "%s", d.cfg.dram_nodes);
-	snprintf(n.slow_nodes, sizeof(n.slow_nodes), "%s", d.cfg.slow_nodes);
-	snprintf(n.pve_dir, sizeof(n.pve_dir), "%s", d.cfg.pve_dir);
+	config_keep_restart(&n, &d.cfg);
 	if (d.metrics_cli)
 		snprintf(n.metrics_dir, sizeof(n.metrics_dir), "%s", d.cfg.metrics_dir);
 	if (d.cfg.metrics_dir[0] && strcmp(n.metrics_dir, d.cfg.metrics_dir))
@@ -440,20 +435,13 @@ static void usage(FILE *f)
 "       tierd attach N --hook [--incoming]     the hookscript's: policy from the files and\n"
 "                                          tags only; left alone if they do not ask for it\n"
 "       tierd detach N                     the same as --vm N --detach\n"
-"policy (defaults from tierd.conf and /etc/pve/tierd.cfg; see tierd.conf(5)):\n"
-"  --pin-hot            keep the hot set in DRAM and shield it (memory.low)\n"
-"  --dram-max SIZE      DRAM budget for the VM (K/M/G suffixes)\n"
-"  --rate MBPS          migration limit for the VM (default 256 MB/s)\n"
-"  --target-slow SHARE  wanted share of accesses on the slow tier (default 0.05)\n"
-"  --io-slow-us US      NVMe p99 above which its storage counts as slow (default 5000)\n"
+"policy (defaults from tierd.conf and /etc/pve/tierd.cfg; see tierd.conf(5)):\n");
+	policy_usage(f);
+	fprintf(f,
 "options (override tierd.conf):\n"
-"  --config FILE        host settings (default /etc/tierd/tierd.conf; may be absent)\n"
-"  --epoch S            seconds per epoch (default 2)\n"
-"  --host-rate MBPS     migration limit for all VMs (default 1024 MB/s)\n"
-"  --dram-free-min SIZE never promote below this much free DRAM (default 256M)\n"
-"  --dram-nodes LIST, --slow-nodes LIST   override the memory tiers\n"
-"  --no-kernel-knobs    leave NUMA balancing's settings alone\n"
-"  --metrics-dir DIR    write DIR/tierd.prom each epoch (node_exporter textfile); 'none': off\n"
+"  --config FILE        host settings (default /etc/tierd/tierd.conf; may be absent)\n");
+	host_usage(f);
+	fprintf(f,
 "  --duration S         stop after S seconds\n"
 "  --status-every N     print the status every N epochs (foreground)\n");
 }
@@ -467,21 +455,44 @@ static double seconds(const char *s, double max)
 	return end == s || *end || !(v > 0) || v > max ? -1 : v;
 }
 
-static int run(int argc, char **argv, bool daemon_only)
+/* The command line's long options: the fixed ones, then the tables'
+ * (options.h), their val OPT_POLICY or OPT_HOST plus the row. */
+enum { OPT_POLICY = 0x100, OPT_HOST = 0x200 };
+
+static const struct option *long_options(void)
 {
-	static const struct option lo[] = {
+	static const struct option fixed[] = {
 		{"vm", required_argument, 0, 'V'}, {"detach", no_argument, 0, 'D'},
-		{"pin-hot", no_argument, 0, 'p'}, {"dram-max", required_argument, 0, 'm'},
-		{"rate", required_argument, 0, 'r'}, {"target-slow", required_argument, 0, 't'},
-		{"io-slow-us", required_argument, 0, 'i'}, {"incoming", no_argument, 0, 'I'},
-		{"config", required_argument, 0, 'c'}, {"metrics-dir", required_argument, 0, 'M'},
-		{"epoch", required_argument, 0, 'e'}, {"host-rate", required_argument, 0, 'R'},
-		{"dram-free-min", required_argument, 0, 'f'}, {"dram-nodes", required_argument, 0, 'F'},
-		{"slow-nodes", required_argument, 0, 'S'}, {"no-kernel-knobs", no_argument, 0, 'K'},
+		{"incoming", no_argument, 0, 'I'}, {"config", required_argument, 0, 'c'},
 		{"duration", required_argument, 0, 'd'}, {"status-every", required_argument, 0, 's'},
 		{"json", no_argument, 0, 'j'}, {"hook", no_argument, 0, 'H'},
-		{"help", no_argument, 0, 'h'}, {0},
+		{"help", no_argument, 0, 'h'},
 	};
+	static struct option lo[64];
+	static char no_names[16][32];
+	int nlo = 0, nno = 0;
+
+	for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
+		lo[nlo++] = fixed[k];
+	for (int k = 0; k < npolicy_keys; k++)
+		lo[nlo++] = (struct option){ policy_keys[k].key, policy_keys[k].flag ? no_argument : required_argument,
+					     0, OPT_POLICY + k };
+	for (int k = 0; k < nhost_keys; k++) {
+		const struct opt_desc *h = &host_keys[k];
+		if (h->cli == H_ARG) {
+			lo[nlo++] = (struct option){ h->key, required_argument, 0, OPT_HOST + k };
+		} else if (h->cli == H_NO) {
+			snprintf(no_names[nno], sizeof(no_names[nno]), "no-%s", h->key);
+			lo[nlo++] = (struct option){ no_names[nno++], no_argument, 0, OPT_HOST + k };
+		}
+	}
+	lo[nlo] = (struct option){ 0 };
+	return lo;
+}
+
+static int run(int argc, char **argv, bool daemon_only)
+{
+	const struct option *lo = long_options();
 	struct popts manual = { 0 };
 	char opts[MAX_REQ] = "", why[600];	/* the policy options, as the daemon takes them */
 	const char *config = NULL;
@@ -498,12 +509,30 @@ static int run(int argc, char **argv, bool daemon_only)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
-		const char *name = NULL;
-		int k;
-
-		for (k = 0; lo[k].name; k++)
-			if (lo[k].val == c)
-				name = lo[k].name;
+		if (c >= OPT_POLICY && c < OPT_POLICY + npolicy_keys) {
+			const char *name = policy_keys[c - OPT_POLICY].key;
+			if (popts_add(&manual, name, optarg, why, sizeof(why)) < 0)
+				return err("%s", why), 2;
+			policy_given = true;
+			if (len < sizeof(opts))
+				len += (size_t)snprintf(opts + len, sizeof(opts) - len, " %s%s%s", name,
+							optarg ? "=" : "", optarg ? optarg : "");
+			if (len >= sizeof(opts))
+				return err("policy options too long"), 2;
+			continue;
+		}
+		if (c >= OPT_HOST && c < OPT_HOST + nhost_keys) {
+			const struct opt_desc *h = &host_keys[c - OPT_HOST];
+			const char *key = h->key, *val = h->cli == H_NO ? "no" : optarg;
+			config_init(&scratch);
+			if (config_host_option(&scratch, key, val, why, sizeof(why)))
+				return err("--%s", why), 2;
+			if (nhost == (int)(sizeof(host) / sizeof(host[0])))
+				return err("too many options"), 2;
+			host[nhost].key = key;
+			host[nhost++].val = val;
+			continue;
+		}
 		switch (c) {
 		case 'V':
 			if (parse_vmid(optarg, &vmid))
@@ -513,28 +542,7 @@ static int run(int argc, char **argv, bool daemon_only)
 		case 'D': detach = true; break;
 		case 'I': incoming = true; break;
 		case 'H': hook = true; break;
-		case 'p': case 'm': case 'r': case 't': case 'i':
-			if (popts_add(&manual, name, optarg, why, sizeof(why)) < 0)
-				return err("%s", why), 2;
-			policy_given = true;
-			if (len < sizeof(opts))
-				len += (size_t)snprintf(opts + len, sizeof(opts) - len, " %s%s%s", name,
-							optarg ? "=" : "", optarg ? optarg : "");
-			if (len >= sizeof(opts))
-				return err("policy options too long"), 2;
-			break;
 		case 'c': config = optarg; break;
-		case 'M': case 'e': case 'R': case 'f': case 'F': case 'S': case 'K': {
-			const char *key = c == 'K' ? "kernel-knobs" : name, *val = c == 'K' ? "no" : optarg;
-			config_init(&scratch);
-			if (config_host_option(&scratch, key, val, why, sizeof(why)))
-				return err("--%s", why), 2;
-			if (nhost == (int)(sizeof(host) / sizeof(host[0])))
-				return err("too many options"), 2;
-			host[nhost].key = key;
-			host[nhost++].val = val;
-			break;
-		}
 		case 'd':
 			if ((duration = seconds(optarg, 86400 * 365)) < 0)
 				return err("--duration: '%s' is not a number of seconds", optarg), 2;
@@ -758,14 +766,11 @@ int cmd_config(int argc, char **argv)
 	if (config_load(&c, path ? path : c.path, path != NULL, why, sizeof(why)))
 		return err("%s", why), 1;
 	printf("host settings: %s%s\n", c.path, access(c.path, F_OK) ? " (absent: built-in defaults)" : "");
-	printf("  epoch %.2f s, host-rate %.0f MB/s, dram-free-min %llu B, kernel-knobs %s\n", c.eo.epoch_s,
-	       c.eo.host_rate_mbs, (unsigned long long)c.eo.dram_free_min, c.eo.kernel_knobs ? "yes" : "no");
-	printf("  metrics-dir %s, pve-dir %s\n", c.metrics_dir[0] ? c.metrics_dir : "none", c.pve_dir);
+	config_print_host(stdout, &c);
 	printf("VM policies: %s%s, %d section(s)\n", c.policies, access(c.policies, F_OK) ? " (absent)" : "", c.nvm);
 	for (int i = 0; i <= c.nvm; i++) {
 		long id = i < c.nvm ? c.vm[i].vmid : 0;
 		struct policy p;
-		char b[32];
 
 		if (i == c.nvm) {		/* what a VM with no section gets */
 			if (config_policy(&c, 100, NULL, &p, why, sizeof(why)))
@@ -778,9 +783,8 @@ int cmd_config(int argc, char **argv)
 			}
 			printf("  vm %ld (line %d):", id, c.vm[i].line);
 		}
-		printf(" pin-hot %s, dram-max %s, rate %.0f MB/s, target-slow %.3f, io-slow-us %.0f\n",
-		       p.pin_hot ? "yes" : "no", p.dram_max ? fmt_bytes(p.dram_max, b, sizeof(b)) : "none",
-		       p.rate_mbs, p.target_slow, p.io_slow_us);
+		policy_print(stdout, &p);
+		putchar('\n');
 	}
 	config_free(&c);
 	return 0;

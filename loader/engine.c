@@ -37,13 +37,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
 #include "engine.h"
 #include "json.h"
 #include "knobs.h"
 #include "memcg.h"
 #include "log.h"
 #include "order.h"
+#include "pve.h"
 #include "util.h"
 
 #define PAGE		4096UL
@@ -91,74 +91,6 @@ struct region {
 	uint64_t shield_until;		/* epoch before which memory.low covers it; 0 never */
 };
 
-
-void policy_default(struct policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->rate_mbs = 256;
-	p->target_slow = 0.05;
-	p->io_slow_us = 5000;
-}
-
-int policy_option(struct policy *p, const char *name, const char *val, char *why, size_t whylen)
-{
-	uint64_t v;
-	char *end;
-	double d;
-
-	if (!strcmp(name, "pin-hot") || !strcmp(name, "incoming")) {
-		bool *flag = name[0] == 'p' ? &p->pin_hot : &p->incoming;
-		if (!val) {
-			*flag = true;
-			return 0;
-		}
-		if (parse_bool(val, flag)) {
-			snprintf(why, whylen, "%s: '%s' is not yes or no", name, val);
-			return -1;
-		}
-		return 1;
-	}
-	if (!val) {
-		snprintf(why, whylen, "--%s needs a value", name);
-		return -1;
-	}
-	if (!strcmp(name, "dram-max")) {
-		if (parse_size(val, &v) || v < (2UL << 20)) {
-			snprintf(why, whylen, "--dram-max: '%s' is not a size of at least 2M (K/M/G suffixes)", val);
-			return -1;
-		}
-		p->dram_max = v;
-		return 1;
-	}
-	d = strtod(val, &end);
-	if (end == val || *end || !isfinite(d)) {
-		snprintf(why, whylen, "--%s: '%s' is not a number", name, val);
-		return -1;
-	}
-	if (!strcmp(name, "rate")) {
-		if (d <= 0 || d > 100000) {
-			snprintf(why, whylen, "--rate: %s MB/s is outside (0, 100000]", val);
-			return -1;
-		}
-		p->rate_mbs = d;
-	} else if (!strcmp(name, "target-slow")) {
-		if (d <= 0 || d >= 0.5) {
-			snprintf(why, whylen, "--target-slow: %s is not a share in (0, 0.5), like 0.05", val);
-			return -1;
-		}
-		p->target_slow = d;
-	} else if (!strcmp(name, "io-slow-us")) {
-		if (d <= 0) {
-			snprintf(why, whylen, "--io-slow-us: %s must be positive", val);
-			return -1;
-		}
-		p->io_slow_us = d;
-	} else {
-		snprintf(why, whylen, "unknown policy option --%s", name);
-		return -1;
-	}
-	return 1;
-}
 
 static void adjust(struct engine *e, struct evm *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void adjust(struct engine *e, struct evm *v, const char *fmt, ...)
@@ -353,7 +285,7 @@ static struct region *region_of(struct evm *v, uint64_t region)
 	return NULL;
 }
 
-int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen)
+int engine_attach(struct engine *e, const struct policy *p, bool incoming, char *why, size_t whylen)
 {
 	struct evm *v, *old = find(e, p->vmid);
 	struct vm_cfg cfg = {};
@@ -367,12 +299,10 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		return -1;
 	}
 	if (old) {			/* same VM: only the policy changes */
-		struct policy n = *p;
-		n.incoming |= old->pol.incoming;	/* still waiting for its RAM */
-		const struct policy *o = &old->pol;
-		if (n.pin_hot != o->pin_hot || n.dram_max != o->dram_max || n.rate_mbs != o->rate_mbs ||
-		    n.target_slow != o->target_slow || n.io_slow_us != o->io_slow_us || n.incoming != o->incoming) {
-			old->pol = n;
+		incoming |= old->incoming;	/* still waiting for its RAM */
+		if (!policy_eq(p, &old->pol) || incoming != old->incoming) {
+			old->pol = *p;
+			old->incoming = incoming;
 			adjust(e, old, "policy replaced");
 			note("VM %ld: policy replaced", p->vmid);
 		}
@@ -401,6 +331,7 @@ int engine_attach(struct engine *e, const struct policy *p, char *why, size_t wh
 		slot++;
 	v->slot = slot;
 	v->pol = *p;
+	v->incoming = incoming;
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
@@ -622,12 +553,12 @@ static bool arriving(struct engine *e, struct evm *v)
 	uint64_t tot = 0, slack;
 	char buf[32];
 
-	if (!v->pol.incoming)
+	if (!v->incoming)
 		return false;
 	if (!v->incoming_since)
 		v->incoming_since = now_s();
 	if (now_s() - v->incoming_since > INCOMING_MAX_S) {
-		v->pol.incoming = false;
+		v->incoming = false;
 		adjust(e, v, "still no end of the incoming migration after %d s: placing anyway", INCOMING_MAX_S);
 		warn("VM %ld: %s", v->vm.vmid, v->adjust);
 		return false;
@@ -644,7 +575,7 @@ static bool arriving(struct engine *e, struct evm *v)
 	v->resident_prev = tot;
 	if (v->steady < 2)
 		return true;
-	v->pol.incoming = false;
+	v->incoming = false;
 	adjust(e, v, "incoming migration over after %.0f s (%s resident, steady): placement starts",
 	       now_s() - v->incoming_since, fmt_bytes(tot, buf, sizeof(buf)));
 	note("VM %ld: %s", v->vm.vmid, v->adjust);
@@ -1491,18 +1422,14 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	json_obj(j);
 	json_ki64(j, "vmid", v->vm.vmid);
 	json_ki64(j, "pid", v->vm.pid);
-	json_kstr(j, "state", v->pol.incoming ? "incoming" : "steering");
+	json_kstr(j, "state", v->incoming ? "incoming" : "steering");
 	json_kstr(j, "cgroup", v->vm.scope);
 	json_ku64(j, "ram_bytes", v->vm.ram_bytes);
 	json_ku64(j, "config_ram_bytes", v->vm.conf_bytes);
 	json_ki64(j, "ranges", v->vm.nr_ranges);
 	json_kstr(j, "ram_note", v->vm.note);
 	json_kobj(j, "policy");
-	json_kbool(j, "pin_hot", v->pol.pin_hot);
-	json_ku64(j, "dram_max", v->pol.dram_max);
-	json_knum(j, "rate_mbs", 1, v->pol.rate_mbs);
-	json_knum(j, "target_slow", 4, v->pol.target_slow);
-	json_knum(j, "io_slow_us", 0, v->pol.io_slow_us);
+	policy_json(j, &v->pol);
 	json_end(j);
 	json_ku64(j, "dram_bytes", v->dram_bytes);
 	json_ku64(j, "slow_bytes", v->slow_bytes);
@@ -1582,7 +1509,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 			(unsigned long long)e->slow_full_since, (unsigned long long)e->slow_full_at);
 	for (int i = 0; i < e->nvm; i++) {
 		struct evm *v = e->vm[i];
-		if (v->pol.incoming) {
+		if (v->incoming) {
 			fprintf(f, "VM %ld (pid %d): waiting for its incoming live migration to finish (%.0f s so far)\n",
 				v->vm.vmid, v->vm.pid, v->incoming_since ? now_s() - v->incoming_since : 0.0);
 			continue;

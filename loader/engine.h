@@ -5,35 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "options.h"
 #include "samplers.h"
 #include "topo.h"
 #include "vm.h"
-
-/* What an admin asks for one VM. */
-struct policy {
-	long vmid;
-	bool pin_hot;			/* never demote the hot set; shield it (memory.low) */
-	uint64_t dram_max;		/* DRAM budget, bytes; 0: none */
-	double rate_mbs;		/* migration limit for this VM, MB/s */
-	double target_slow;		/* wanted share of accesses on the slow tier */
-	double io_slow_us;		/* NVMe p99 above which storage counts as slow */
-	bool incoming;			/* live-migration target: place nothing until RAM has arrived */
-};
-
-void policy_default(struct policy *p);
-/* Parse one policy option (name without "--", value may be NULL).
- * 1: consumed the value, 0: a flag, -1: error (message in why). */
-int policy_option(struct policy *p, const char *name, const char *val, char *why, size_t whylen);
-
-/* Host-wide settings. */
-struct engine_opts {
-	double epoch_s;			/* seconds per epoch */
-	double host_rate_mbs;		/* migration limit, all VMs, MB/s */
-	uint64_t dram_free_min;		/* never promote below this much free DRAM */
-	bool kernel_knobs;		/* own NUMA balancing's knobs */
-	const char *dram_nodes, *slow_nodes;
-	const char *pve_dir;		/* pmxcfs, for live-migration locks; NULL: none */
-};
 
 struct region;
 
@@ -82,7 +57,8 @@ struct evm {
 	 * or the incoming wait); metrics.c reports it */
 	uint64_t node_bytes[VM_MAX_NODES];
 	bool node_bytes_valid;
-	/* live-migration target: waiting for RAM to arrive */
+	/* live-migration target: place nothing until its RAM has arrived */
+	bool incoming;
 	uint64_t resident_prev;
 	int steady;
 	double incoming_since;
@@ -106,8 +82,10 @@ struct engine {
 };
 
 int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_t whylen);
-/* Attach or replace a VM's policy; 0 or -1 with why filled (nothing changed). */
-int engine_attach(struct engine *e, const struct policy *p, char *why, size_t whylen);
+/* Attach or replace a VM's policy; 0 or -1 with why filled (nothing changed).
+ * incoming: the VM is a live-migration target (placement waits for its
+ * RAM); an attached VM still waiting keeps waiting either way. */
+int engine_attach(struct engine *e, const struct policy *p, bool incoming, char *why, size_t whylen);
 bool engine_has(struct engine *e, long vmid);
 /* Drop a VM's policy and put its knobs back; -1 if not attached. */
 int engine_detach(struct engine *e, long vmid);

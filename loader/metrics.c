@@ -92,7 +92,7 @@ static void write_all(struct engine *e, FILE *f)
 					(unsigned long long)v->node_bytes[n]);
 	}
 	PER_VM("tierd_vm_steering", "gauge", "1 while tierd steers the VM, 0 while it waits for an incoming live migration.",
-	       "%d", v->pol.incoming ? 0 : 1);
+	       "%d", v->incoming ? 0 : 1);
 	PER_VM("tierd_vm_dram_budget_bytes", "gauge", "The VM's DRAM budget (0: none).",
 	       "%llu", (unsigned long long)v->pol.dram_max);
 	PER_VM("tierd_vm_hot_set_bytes", "gauge", "Bytes of the VM's hot set.", "%llu", (unsigned long long)v->hot_bytes);

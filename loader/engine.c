@@ -1,27 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The engine: each epoch, for every VM with a policy,
+ * The engine: each epoch, for every VM with a policy (the numbers are the
+ * phases' in the code below: engine_epoch, epoch_vm, steer),
  *
  *  1. heat: the samplers' latency-weighted hint-fault score per 2 MiB
  *     region, decayed (heat = heat * DECAY + this epoch's score);
- *  2. placement: where each region is (move_pages, query only, every
- *     STRIDE-th page), the DRAM total exact from numa_maps;
- *  3. the hot set: regions at or above thr x the VM's mean heat two epochs
- *     running; the DRAM set: the hot set, hottest first, within the budget,
- *     the rest of the budget to the warmest (heat decayed more slowly);
- *  4. migration: over budget, demote the coldest (before any heat of the
- *     VM, memory.reclaim on its scope: the kernel's LRU picks); with no budget, demote
- *     what is cold; promote the DRAM set's slow regions hottest first,
+ *  2. the snapshot: the kernel's counters of the VM (its own promotions,
+ *     demotions), where each region is (move_pages, query only, every
+ *     STRIDE-th page), the DRAM total exact from numa_maps, the VM's
+ *     storage latency; the phases after read it and write the epoch's plan;
+ *  3. rank: regions by heat; the hot set: regions at or above thr x the
+ *     VM's mean heat two epochs running;
+ *  4. the DRAM set: the hot set, hottest first, within the budget, the
+ *     rest of the budget to the warmest (heat decayed more slowly);
+ *  5. over budget: demote the coldest (before any heat of the VM,
+ *     memory.reclaim on its scope: the kernel's LRU picks);
+ *  6. cold moves: with no budget, demote what is cold;
+ *  7. promotions with room: the DRAM set's slow regions hottest first,
  *     making room by demoting regions outside it that are colder by the
- *     hysteresis factor (never the hot set with --pin-hot); within the VM's
- *     and the host's MB/s limits and the host's DRAM free watermark; by
- *     move_pages on the QEMU pid; after promotions, the exact DRAM figure
- *     read again and the budget held against it;
- *  5. feedback: ping-pong (a region moved back within PINGPONG_EPOCHS) and
+ *     hysteresis factor (never the hot set with --pin-hot); within the
+ *     VM's and the host's MB/s limits (the migration budget, which phases
+ *     5-8 spend) and the host's DRAM free watermark; by move_pages on the
+ *     QEMU pid;
+ *  8. the exact-budget hold: after promotions, the exact DRAM figure read
+ *     again and the budget held against it;
+ *  9. feedback: ping-pong (a region moved back within PINGPONG_EPOCHS) and
  *     a used-up migration budget widen the hysteresis; the slow tier's
  *     share of the heat against the target moves thr; slow NVMe/TCP storage
  *     doubles the hysteresis and extends memory.low. Every adjustment is
- *     logged with its reason.
+ *     logged with its reason;
+ * 10. shield: memory.low on the VM's scope over its recent hot set.
  *
  * The kernel's levers: NUMA balancing in mode 3 (scan every tier, so every
  * region gets hint faults to sample) with its promotion rate limit at 0,
@@ -587,16 +595,18 @@ static void exact_totals(struct engine *e, struct evm *v)
 {
 	if (!read_node_bytes(e, v))
 		return;
-	v->dram_bytes = v->slow_bytes = 0;
+	v->dram_exact = v->slow_bytes = 0;
 	for (int n = 0; n < VM_MAX_NODES; n++)
-		*(is_fast(e, n) ? &v->dram_bytes : &v->slow_bytes) += v->node_bytes[n];
-	v->absent_bytes = v->vm.ram_bytes > v->dram_bytes + v->slow_bytes ?
-			  v->vm.ram_bytes - v->dram_bytes - v->slow_bytes : 0;
+		*(is_fast(e, n) ? &v->dram_exact : &v->slow_bytes) += v->node_bytes[n];
+	v->dram_est = v->dram_exact;
+	v->exact_epoch = e->epoch;
+	v->absent_bytes = v->vm.ram_bytes > v->dram_est + v->slow_bytes ?
+			  v->vm.ram_bytes - v->dram_est - v->slow_bytes : 0;
 }
 
 static void placement(struct engine *e, struct evm *v)
 {
-	uint64_t booked = v->dram_bytes;	/* as the last epoch's moves left it */
+	uint64_t booked = v->dram_est;	/* as the last epoch's moves left it */
 
 	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
 		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
@@ -605,7 +615,7 @@ static void placement(struct engine *e, struct evm *v)
 			for (size_t k = 0; k < n; k++)
 				v->status[off + k] = -EFAULT;
 	}
-	v->dram_bytes = v->slow_bytes = v->absent_bytes = 0;
+	v->dram_est = v->slow_bytes = v->absent_bytes = 0;
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 
@@ -619,14 +629,17 @@ static void placement(struct engine *e, struct evm *v)
 			else
 				r->slow++;
 		}
-		v->dram_bytes += (uint64_t)r->fast * SAMPLE;
+		v->dram_est += (uint64_t)r->fast * SAMPLE;
 		v->slow_bytes += (uint64_t)r->slow * SAMPLE;
 		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
 	}
 	/* the budget is held against exact figures, not the sample */
+	uint64_t sampled = v->dram_est;
+
 	exact_totals(e, v);
-	dbg("VM %ld epoch %llu: DRAM %.1f MiB (booked at the end of the last epoch: %.1f MiB)", v->vm.vmid,
-	    (unsigned long long)e->epoch, v->dram_bytes / 1048576.0, booked / 1048576.0);
+	dbg("VM %ld epoch %llu: DRAM %.1f MiB (sampled %.1f MiB, exact %s; booked at the end of the last epoch: %.1f MiB)",
+	    v->vm.vmid, (unsigned long long)e->epoch, v->dram_est / 1048576.0, sampled / 1048576.0,
+	    v->exact_epoch == e->epoch ? "read" : "unreadable", booked / 1048576.0);
 }
 
 /*
@@ -740,8 +753,8 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	/* Book what moved, not what was asked: a page the kernel could not
 	 * move (busy, under I/O) stays where it was. st[] reports the node
 	 * of pages already on the target too, so the region's sampled pages
-	 * are recounted. An estimate: step 4 of steer() holds the budget
-	 * against the exact figure. */
+	 * are recounted. An estimate: the exact-budget hold (phase 8)
+	 * holds the budget against the exact figure. */
 	uint32_t total = r->fast + r->slow, before = promote ? r->fast : r->slow, there = 0;
 
 	if (step > PAGE)		/* a huge page holds the whole region */
@@ -781,12 +794,12 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	if (promote) {
 		r->fast = there;
 		r->slow = total - there;
-		v->dram_bytes += moved;
+		v->dram_est += moved;
 		v->slow_bytes = v->slow_bytes > moved ? v->slow_bytes - moved : 0;
 	} else {
 		r->slow = there;
 		r->fast = total - there;
-		v->dram_bytes = v->dram_bytes > moved ? v->dram_bytes - moved : 0;
+		v->dram_est = v->dram_est > moved ? v->dram_est - moved : 0;
 		v->slow_bytes += moved;
 	}
 	if (moved < est / 2)
@@ -833,7 +846,7 @@ static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 {
 	char swap[700], buf[64], b1[32], b2[32];
 	const char *arg = "";
-	uint64_t before = v->dram_bytes, room = node_free("", e->topo.first_slow);
+	uint64_t before = v->dram_est, room = node_free("", e->topo.first_slow);
 	bool hold_swap = false, demotion = false;
 	int rc;
 
@@ -865,7 +878,7 @@ static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 		return -1;
 	}
 	exact_totals(e, v);
-	uint64_t moved = before > v->dram_bytes ? before - v->dram_bytes : 0;
+	uint64_t moved = before > v->dram_est ? before - v->dram_est : 0;
 
 	v->demoted += moved;
 	note("VM %ld epoch %llu: over budget before its heat is known: memory.reclaim %s%s%s on its scope, %s of guest RAM "
@@ -980,7 +993,7 @@ static void shield(struct engine *e, struct evm *v)
 	if (v->pol.dram_max && want > v->pol.dram_max)
 		want = v->pol.dram_max;	/* it may not hold more hot there */
 	if (v->storage_slow)		/* all it holds in DRAM */
-		want = v->dram_bytes > want ? v->dram_bytes : want;
+		want = v->dram_est > want ? v->dram_est : want;
 	/* resize only on a 5% change, and round to 2 MiB */
 	want = (want + (1UL << RSHIFT) - 1) & ~((1UL << RSHIFT) - 1);
 	if (want == v->low_bytes || (v->low_bytes && want > v->low_bytes * 0.95 && want < v->low_bytes * 1.05))
@@ -996,34 +1009,86 @@ static void shield(struct engine *e, struct evm *v)
 	set_parent_low(e, parent);
 }
 
-static void steer(struct engine *e, struct evm *v)
-{
-	size_t nord = 0, cold_end;
-	double total = 0, dslow = 0, dall = 0, mean, hot_min;
-	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s, left, budget0;
-	uint64_t budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
-	/* promotions fill to a margin below the budget: their sizes are
-	 * estimated from sampled pages, and step 4 finds an overshoot only
-	 * after it happened (at max(1%, 4 MiB) a CI run saw the VM at 512.1
-	 * MiB on 512 between the two) */
-	uint64_t margin = budget == UINT64_MAX ? 0 : budget / 50 > (8UL << 20) ? budget / 50 : 8UL << 20;
-	uint64_t room = budget - margin;
-	bool warm;
+/*
+ * One VM's epoch, after its snapshot (heat, placement, I/O): phases 3-8 of
+ * the header, each reading the snapshot and the plan so far and writing its
+ * part of the plan. The plan carries what one phase leaves the next (the
+ * hot line, the orders' lengths, the cursor of eviction victims, the
+ * counts for the log); the migration budget is its own struct, spent by
+ * every phase that moves.
+ */
+struct mig {
+	double left;			/* bytes the VM may still move this epoch */
+	double start;			/* what it had: the VM's MB/s limit, at most the host's left */
+};
 
-	if (order_reserve(&by_heat, v->nr) || order_reserve(&by_want, v->nr))
-		return;
-	if (late_cap < v->nr) {
-		size_t *l = realloc(late, v->nr * sizeof(*l));
+struct plan {
+	uint64_t budget;		/* the DRAM budget; UINT64_MAX: none */
+	uint64_t margin, room;		/* promotions fill to room = budget - margin */
+	bool warm;			/* sampled long enough that cold means cold */
+	bool yielding;			/* the kernel promotes this VM's pages: no demotions */
+	bool fill;			/* the budget's rest goes to the warmest (by_warmth) */
+	size_t nord;			/* regions with sampled pages: by_heat's items */
+	size_t nf, nw;			/* by_warmth's items; by_want's (the DRAM set's slow regions) */
+	double mean, hot_min;		/* the VM's mean heat; the hot line (thr x mean) */
+	bool by_lru;			/* over budget, memory.reclaim took the excess */
+	uint64_t free_now, free_floor;	/* free DRAM; promotions keep it above the floor */
+	size_t cold_end;		/* by_heat[cold_end..] already looked at as eviction victims */
+	bool victims;			/* a colder region to evict may be left */
+	size_t nlate;			/* wanted regions evicted for hotter ones: `late` */
+	int np, nover, ncold, nroom;	/* regions promoted; demoted over budget, cold, to make room */
+	uint64_t promoted0, demoted0;	/* the VM's totals before the epoch's moves */
+};
+
+/* The plan's start: the budget, its margin and the migration budget. */
+static void plan_start(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
+{
+	double vm_left = v->pol.rate_mbs * 1e6 * e->o.epoch_s;
+
+	memset(p, 0, sizeof(*p));
+	p->budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
+	/* promotions fill to a margin below the budget: their sizes are
+	 * estimated from sampled pages, and the exact-budget hold (phase 8)
+	 * finds an overshoot only after it happened (at max(1%, 4 MiB) a CI
+	 * run saw the VM at 512.1 MiB on 512 between the two) */
+	p->margin = p->budget == UINT64_MAX ? 0 : p->budget / 50 > (8UL << 20) ? p->budget / 50 : 8UL << 20;
+	p->room = p->budget - p->margin;
+	p->yielding = e->epoch <= v->yield_until;
+	p->promoted0 = v->promoted;
+	p->demoted0 = v->demoted;
+	m->left = m->start = vm_left < e->host_budget_left ? vm_left : e->host_budget_left;
+}
+
+/* Room for steer()'s orders and the late list; false if out of memory. */
+static bool orders_reserve(size_t nr)
+{
+	if (order_reserve(&by_heat, nr) || order_reserve(&by_want, nr))
+		return false;
+	if (late_cap < nr) {
+		size_t *l = realloc(late, nr * sizeof(*l));
 		if (!l)
-			return;
+			return false;
 		late = l;
-		late_cap = v->nr;
+		late_cap = nr;
 	}
+	return true;
+}
+
+/*
+ * 3. rank: the regions into by_heat; the VM's mean heat, the hot line and
+ * the slow tier's share of this epoch's heat; each region's streak and
+ * hot flag (in index order, each region on its own); the fill's
+ * candidates gathered on the way (not hot, so not wanted yet).
+ */
+static void rank(struct engine *e, struct evm *v, struct plan *p)
+{
+	double total = 0, dslow = 0, dall = 0;
+
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 		if (!(r->fast + r->slow))
 			continue;
-		by_heat.a[nord++] = heat_item(v, k);
+		by_heat.a[p->nord++] = heat_item(v, k);
 		total += r->heat;
 		dall += r->delta;
 		if (r->delta)	/* adding 0 changes no sum */
@@ -1032,164 +1097,221 @@ static void steer(struct engine *e, struct evm *v)
 	v->slow_share = dall > 0 ? dslow / dall : 0;
 	if (dall > 0)
 		v->seen++;
-	warm = v->seen >= WARM_EPOCHS;
-	mean = nord ? total / nord : 0;
-	hot_min = v->thr * mean;
-	dbg("VM %ld epoch %llu: mean heat %.0f, hot from %.0f", v->vm.vmid, (unsigned long long)e->epoch, mean, hot_min);
-
-	/* hot: at least thr x the VM's mean heat; the DRAM set: the hot
-	 * regions, hottest first, as far as the budget goes, then the rest.
-	 * Streaks and hot flags in index order (each region on its own);
-	 * the budget in heat order, which only the regions at or above the
-	 * hot line need: the others cannot be hot. */
-	order_start(&by_heat, nord);
+	p->warm = v->seen >= WARM_EPOCHS;
+	p->mean = p->nord ? total / p->nord : 0;
+	p->hot_min = v->thr * p->mean;
+	dbg("VM %ld epoch %llu: mean heat %.0f, hot from %.0f", v->vm.vmid, (unsigned long long)e->epoch, p->mean,
+	    p->hot_min);
+	order_start(&by_heat, p->nord);
 	v->hot_bytes = v->want_bytes = 0;
 	v->budget_bound = false;
-	/* the fill's candidates (see below) gathered on the way: not hot, so
-	 * not wanted yet; the DRAM set's slow regions as they join it */
-	bool fill = budget != UINT64_MAX && warm && !order_reserve(&by_warmth, nord);
-	size_t nf = 0, nw = 0;
-
-	for (size_t k = 0; k < nord; k++) {
+	p->fill = p->budget != UINT64_MAX && p->warm && !order_reserve(&by_warmth, p->nord);
+	for (size_t k = 0; k < p->nord; k++) {
 		size_t i = by_heat.a[k].idx;	/* index order: nothing sorted yet */
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
 		/* hot once it has been above the threshold two epochs running,
 		 * so one lucky early fault does not pull a region in */
-		r->streak = r->heat > 0 && r->heat >= hot_min ? r->streak + 1 : 0;
+		r->streak = r->heat > 0 && r->heat >= p->hot_min ? r->streak + 1 : 0;
 		/* a region that ping-ponged must stay hot 2 epochs longer per
 		 * ping-pong before it is promoted again: its heat is noise */
 		if (r->pp && (int64_t)e->epoch - r->moved_at > 4 * PINGPONG_EPOCHS)
 			r->pp = 0;
-		r->hot = warm && (r->streak >= 2 + 2 * r->pp || (r->fast && r->streak >= 1));
+		r->hot = p->warm && (r->streak >= 2 + 2 * r->pp || (r->fast && r->streak >= 1));
 		r->want = false;
 		if (!r->hot) {
-			if (fill && !r->pp && r->warmth > 0)
-				by_warmth.a[nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = i };
+			if (p->fill && !r->pp && r->warmth > 0)
+				by_warmth.a[p->nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = i };
 			continue;
 		}
 		r->shield_until = e->epoch + SHIELD_EPOCHS;
 		v->hot_bytes += b;
 	}
-	for (size_t k = 0; k < nord; k++) {
+}
+
+/* Region i joins the DRAM set (its slow ones into by_want). */
+static void want(struct evm *v, struct plan *p, size_t i, uint64_t b)
+{
+	struct region *r = &v->r[i];
+
+	r->want = true;
+	v->want_bytes += b;
+	if (r->slow)
+		by_want.a[p->nw++] = heat_item(v, i);
+}
+
+/*
+ * 4. the DRAM set: the hot regions, hottest first, as far as the budget
+ * goes (in heat order, which only the regions at or above the hot line
+ * need: the others cannot be hot); with a budget, what is left of it
+ * goes to the warmest of the rest, warmest first: a region in DRAM serves
+ * more than a colder one would (under Zipf most of the oracle's DRAM is
+ * below the hot line). They are ranked by warmth, not heat: below the hot
+ * line a region shows a hint fault or two per NUMA scan pass, so its heat
+ * is mostly when it last faulted (in the lab the cold rest of a hot-set VM
+ * spread over 800-4200 against a hot line at 4500). They displace only
+ * DRAM regions FILL_GAIN times less warm than the hysteresis asks (phase
+ * 7), and not once they have ping-ponged: among regions alike, swapping
+ * them is churn (at 1x the static hot set's run moved 3 GiB with 121
+ * ping-pongs, against 1.2 GiB and none).
+ */
+static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
+{
+	for (size_t k = 0; k < p->nord; k++) {
 		size_t i = order_at(&by_heat, k)->idx;
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
-		if (!(r->heat > 0 && r->heat >= hot_min))
+		if (!(r->heat > 0 && r->heat >= p->hot_min))
 			break;		/* the rest are colder still */
 		if (!r->hot)
 			continue;
-		if (v->want_bytes + b > budget) {
+		if (v->want_bytes + b > p->budget) {
 			v->budget_bound = true;
 			continue;
 		}
-		r->want = true;
-		v->want_bytes += b;
-		if (r->slow)
-			by_want.a[nw++] = heat_item(v, i);
+		want(v, p, i, b);
 	}
-	/* With a budget, what is left of it goes to the warmest of the rest,
-	 * warmest first: a region in DRAM serves more than a colder one would
-	 * (under Zipf most of the oracle's DRAM is below the hot line). They
-	 * are ranked by warmth, not heat: below the hot line a region shows
-	 * a hint fault or two per NUMA scan pass, so its heat is mostly
-	 * when it last faulted (in the lab the cold rest of a hot-set VM
-	 * spread over 800-4200 against a hot line at 4500). They displace
-	 * only DRAM regions FILL_GAIN times less warm than the hysteresis
-	 * asks (step 3), and not once they have ping-ponged: among regions
-	 * alike, swapping them is churn (at 1x the static hot set's run moved
-	 * 3 GiB with 121 ping-pongs, against 1.2 GiB and none). */
-	if (fill)
-		order_start(&by_warmth, nf);
-	for (size_t k = 0; k < nf; k++) {
+	if (p->fill)
+		order_start(&by_warmth, p->nf);
+	for (size_t k = 0; k < p->nf; k++) {
 		size_t i = order_at(&by_warmth, k)->idx;
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
-		if (v->want_bytes + b > room)	/* what DRAM holds: the rest are victims */
+		if (v->want_bytes + b > p->room)	/* what DRAM holds: the rest are victims */
 			break;
-		r->want = true;
-		v->want_bytes += b;
-		if (r->slow)
-			by_want.a[nw++] = heat_item(v, i);
+		want(v, p, i, b);
 	}
 	if (v->budget_bound && e->epoch % 10 == 0)
 		warn("VM %ld: its hot set (%llu MiB) is larger than its DRAM budget (%llu MiB)",
-		     v->vm.vmid, (unsigned long long)(v->hot_bytes >> 20), (unsigned long long)(budget >> 20));
+		     v->vm.vmid, (unsigned long long)(v->hot_bytes >> 20), (unsigned long long)(p->budget >> 20));
+}
 
-	left = vm_left < e->host_budget_left ? vm_left : e->host_budget_left;
-	budget0 = left;
-	cold_end = nord;
-	uint64_t p0 = v->promoted, d0 = v->demoted, moved0 = p0 + d0;
-	int np = 0, nover = 0, ncold = 0, nroom = 0;	/* by_heat[cold_end..] already looked at as eviction victims */
+/*
+ * 5. over budget: demote the coldest DRAM regions until within it (never
+ * the hot set with --pin-hot, unless it alone is over the budget); with
+ * no heat seen yet, the kernel's LRU picks them (memory.reclaim). Once
+ * there is some, tierd's order: in the lab one epoch of heat kept a hot
+ * set that the LRU partly demoted, 96% of accesses in DRAM against 80%.
+ */
+static void over_budget(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
+{
+	if (v->dram_est > p->budget && !v->seen && !p->yielding && m->left > 0 && !e->sim) {
+		double got = reclaim_excess(e, v, (uint64_t)fmin(v->dram_est - p->budget + p->margin, m->left));
 
-	bool yielding = e->epoch <= v->yield_until;
-
-	/* 1. over budget: demote the coldest DRAM regions until within it;
-	 * with no heat seen yet, the kernel's LRU picks them. (Once there is
-	 * some, tierd's order: in the lab one epoch of heat kept a hot set
-	 * that the LRU partly demoted, 96% of accesses in DRAM against 80%.) */
-	bool by_lru = false;
-
-	if (v->dram_bytes > budget && !v->seen && !yielding && left > 0 && !e->sim) {
-		double got = reclaim_excess(e, v, (uint64_t)fmin(v->dram_bytes - budget + margin, left));
-
-		if ((by_lru = got >= 0))
-			left -= got;
+		if ((p->by_lru = got >= 0))
+			m->left -= got;
 	}
-	for (size_t k = nord; k-- > 0 && left > 0 && v->dram_bytes > budget && !yielding && !by_lru;) {
+	for (size_t k = p->nord; k-- > 0 && m->left > 0 && v->dram_est > p->budget && !p->yielding && !p->by_lru;) {
 		struct region *r = &v->r[order_at(&by_heat, k)->idx];
 		if (r->fast && !(v->pol.pin_hot && r->hot && !v->budget_bound)) {	/* hot implies warm */
-			left -= (double)move_region(e, v, r, false);
-			nover++;
+			m->left -= (double)move_region(e, v, r, false);
+			p->nover++;
 		}
 	}
-	/* 2. no budget: cold DRAM regions go to the slow tier */
-	if (budget == UINT64_MAX && warm && !yielding)
-		for (size_t k = nord; k-- > 0 && left > 0;) {
-			struct region *r = &v->r[order_at(&by_heat, k)->idx];
-			if (r->heat * (1 + eff_hyst(v)) >= hot_min)
-				break;	/* the rest are as warm or warmer */
-			if (r->fast && !r->hot && !held(e, r) && r->heat * (1 + eff_hyst(v)) < hot_min) {
-				left -= (double)move_region(e, v, r, false);
-				ncold++;
-			}
+}
+
+/* 6. cold moves: with no budget, cold DRAM regions go to the slow tier. */
+static void cold_moves(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
+{
+	if (p->budget != UINT64_MAX || !p->warm || p->yielding)
+		return;
+	for (size_t k = p->nord; k-- > 0 && m->left > 0;) {
+		struct region *r = &v->r[order_at(&by_heat, k)->idx];
+		if (r->heat * (1 + eff_hyst(v)) >= p->hot_min)
+			break;	/* the rest are as warm or warmer */
+		if (r->fast && !r->hot && !held(e, r) && r->heat * (1 + eff_hyst(v)) < p->hot_min) {
+			m->left -= (double)move_region(e, v, r, false);
+			p->ncold++;
 		}
-	/* promotions may take free DRAM down to the watermark; below it (other
-	 * VMs, the kernel) only swaps: as much of its own colder DRAM out */
-	uint64_t free_now = node_free("", e->topo.first_fast);
-	uint64_t free_floor = free_now < e->o.dram_free_min ? free_now : e->o.dram_free_min;
+	}
+}
 
-	/* 3. promote the DRAM set's slow regions, hottest first; make room by
-	 * evicting the coldest DRAM regions outside it, but only ones that
-	 * are colder by the hysteresis factor. The slow regions of the DRAM
-	 * set in their own heat order (by_want); a victim must come after
-	 * the region it makes room for in the heat order. A wanted region
-	 * evicted for a hotter one is a slow region of the DRAM set from
-	 * then on, to be promoted at its place in the order: `late`. */
-	size_t nlate = 0;
-	bool victims = true;
+/* A region of b bytes does not fit: over what promotions fill to, or
+ * below the free DRAM floor. */
+static bool no_room(const struct evm *v, const struct plan *p, uint64_t b)
+{
+	return v->dram_est + b > p->room || p->free_now < p->free_floor + b;
+}
 
-	order_start(&by_want, nw);
-	for (size_t w = 0; left > 0;) {
-		struct oitem it;
-		size_t li = nlate;
+/* The next region to promote: the first of by_want (from *w) and the late
+ * ones in the heat order; false when both are through. */
+static bool next_promotion(struct evm *v, struct plan *p, size_t *w, struct oitem *it)
+{
+	size_t li = p->nlate;
 
-		for (size_t i = 0; i < nlate; i++)	/* the first of the late ones */
-			if (li == nlate || oitem_before(&(struct oitem){ .k1 = v->r[late[i]].heat, .idx = late[i] },
-						       &(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] }))
-				li = i;
-		if (li < nlate && (w == nw || oitem_before(&(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] },
-							   order_at(&by_want, w)))) {
-			it = heat_item(v, late[li]);
-			late[li] = late[--nlate];
-		} else if (w < nw) {
-			it = *order_at(&by_want, w++);
-		} else {
-			break;
+	for (size_t i = 0; i < p->nlate; i++)	/* the first of the late ones */
+		if (li == p->nlate || oitem_before(&(struct oitem){ .k1 = v->r[late[i]].heat, .idx = late[i] },
+						   &(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] }))
+			li = i;
+	if (li < p->nlate && (*w == p->nw || oitem_before(&(struct oitem){ .k1 = v->r[late[li]].heat, .idx = late[li] },
+							  order_at(&by_want, *w)))) {
+		*it = heat_item(v, late[li]);
+		late[li] = late[--p->nlate];
+	} else if (*w < p->nw) {
+		*it = *order_at(&by_want, (*w)++);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Room for region r (it, b bytes) to be promoted: evict the coldest DRAM
+ * regions outside the DRAM set (by_heat from the cold end, the plan's
+ * cursor), only ones after r in the heat order and colder by the
+ * hysteresis factor (a fill region: FILL_GAIN times more), never one
+ * promoted less than HOLD_EPOCHS ago, while the migration budget lasts.
+ */
+static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mig *m, const struct oitem *it,
+		      struct region *r, uint64_t b)
+{
+	while (no_room(v, p, b) && p->victims && p->cold_end > 0 && oitem_before(it, order_at(&by_heat, p->cold_end - 1)) &&
+	       m->left > 0 && !p->yielding) {
+		struct region *c = &v->r[order_at(&by_heat, --p->cold_end)->idx];
+		/* a hot region may evict one the fill wanted: a warmth
+		 * outlives a moved hot set's old place by ~20 epochs */
+		if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c))
+			continue;
+		if (!r->hot && c->warmth * (1 + eff_hyst(v)) * FILL_GAIN >= r->warmth) {
+			p->cold_end++;	/* c stays a victim for a hot region */
+			return;
 		}
+		if (r->hot && c->heat * (1 + eff_hyst(v)) >= r->heat) {
+			p->victims = false;	/* nothing colder left */
+			return;
+		}
+		bool was_slow = c->slow;	/* then it is in by_want already */
+		uint64_t got = move_region(e, v, c, false);
+		m->left -= (double)got;
+		p->free_now += got;
+		p->nroom++;
+		if (c->want && !was_slow && c->slow)	/* room for all: late_cap >= nr */
+			late[p->nlate++] = (size_t)(c - v->r);
+	}
+}
+
+/*
+ * 7. promotions with room: the DRAM set's slow regions, hottest first (in
+ * their own heat order, by_want), each after making room for it. A wanted
+ * region evicted for a hotter one is a slow region of the DRAM set from
+ * then on, to be promoted at its place in the order: `late`. Promotions
+ * may take free DRAM down to the watermark; below it (other VMs, the
+ * kernel) only swaps: as much of its own colder DRAM out.
+ */
+static void promote(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
+{
+	struct oitem it;
+	size_t w = 0;
+
+	p->free_now = node_free("", e->topo.first_fast);
+	p->free_floor = p->free_now < e->o.dram_free_min ? p->free_now : e->o.dram_free_min;
+	p->cold_end = p->nord;
+	p->victims = true;
+	order_start(&by_want, p->nw);
+	while (m->left > 0 && next_promotion(v, p, &w, &it)) {
 		struct region *r = &v->r[it.idx];
 		/* at most what it brings: its sampled pages not seen in DRAM
 		 * (a page NUMA balancing holds for a hint fault is not seen,
@@ -1198,59 +1320,70 @@ static void steer(struct engine *e, struct evm *v)
 
 		if (!r->want || !r->slow)
 			continue;
-		/* room: within the budget and above the free floor */
-		while ((v->dram_bytes + b > room || free_now < free_floor + b) && victims && cold_end > 0 &&
-		       oitem_before(&it, order_at(&by_heat, cold_end - 1)) && left > 0 && !yielding) {
-			struct region *c = &v->r[order_at(&by_heat, --cold_end)->idx];
-			/* a hot region may evict one the fill wanted: a warmth
-			 * outlives a moved hot set's old place by ~20 epochs */
-			if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c))
-				continue;
-			if (!r->hot && c->warmth * (1 + eff_hyst(v)) * FILL_GAIN >= r->warmth) {
-				cold_end++;	/* c stays a victim for a hot region */
-				break;
-			}
-			if (r->hot && c->heat * (1 + eff_hyst(v)) >= r->heat) {
-				victims = false;	/* nothing colder left */
-				break;
-			}
-			bool was_slow = c->slow;	/* then it is in by_want already */
-			uint64_t got = move_region(e, v, c, false);
-			left -= (double)got;
-			free_now += got;
-			nroom++;
-			if (c->want && !was_slow && c->slow)	/* room for all: late_cap >= nr */
-				late[nlate++] = (size_t)(c - v->r);
-		}
-		if (v->dram_bytes + b > room || free_now < free_floor + b)
+		make_room(e, v, p, m, &it, r, b);
+		if (no_room(v, p, b))
 			break;
 		uint64_t got = move_region(e, v, r, true);
-		left -= (double)got;
-		free_now = free_now > got ? free_now - got : 0;
-		np++;
+		m->left -= (double)got;
+		p->free_now = p->free_now > got ? p->free_now - got : 0;
+		p->np++;
 	}
-	/* 4. the budget held against the exact figure: what a move brings is
-	 * known only from the sampled pages, and in the lab the booked
-	 * figure was off by up to 100 MiB in an epoch of heavy moves (cause
-	 * not found). Undoing tierd's own overshoot goes past the MB/s limit. */
-	for (int round = 0, n0 = -1; np && budget != UINT64_MAX && !e->sim && round < 2 && nover != n0; round++) {
+}
+
+/*
+ * 8. the exact-budget hold: after promotions, the budget held against the
+ * exact figure: what a move brings is known only from the sampled pages,
+ * and in the lab the booked figure was off by up to 100 MiB in an epoch
+ * of heavy moves (cause not found). Undoing tierd's own overshoot goes
+ * past the MB/s limit.
+ */
+static void hold_exact(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
+{
+	for (int round = 0, n0 = -1; p->np && p->budget != UINT64_MAX && !e->sim && round < 2 && p->nover != n0; round++) {
 		exact_totals(e, v);	/* read again only after demoting */
-		n0 = nover;
-		for (size_t k = nord; k-- > 0 && v->dram_bytes > budget - margin / 2;) {
+		n0 = p->nover;
+		for (size_t k = p->nord; k-- > 0 && v->dram_est > p->budget - p->margin / 2;) {
 			struct region *r = &v->r[order_at(&by_heat, k)->idx];
 			if (r->fast && !r->want) {
-				left -= (double)move_region(e, v, r, false);
-				nover++;
+				m->left -= (double)move_region(e, v, r, false);
+				p->nover++;
 			}
 		}
 	}
-	if (v->promoted + v->demoted != moved0)
+}
+
+/* The epoch's moves logged, the migration budget's use booked (the VM's
+ * for feedback, the host's for the VMs after it). */
+static void book(struct engine *e, struct evm *v, const struct plan *p, const struct mig *m)
+{
+	double used = m->start - (m->left > 0 ? m->left : 0);
+
+	if (v->promoted + v->demoted != p->promoted0 + p->demoted0)
 		note("VM %ld epoch %llu: promoted %llu MiB (%d regions), demoted %llu MiB (%d over budget, %d cold, %d to make room); "
 		     "DRAM %llu MiB", v->vm.vmid, (unsigned long long)e->epoch,
-		     (unsigned long long)((v->promoted - p0) >> 20), np, (unsigned long long)((v->demoted - d0) >> 20),
-		     nover, ncold, nroom, (unsigned long long)(v->dram_bytes >> 20));
-	v->budget_use = budget0 > 0 ? (budget0 - (left > 0 ? left : 0)) / budget0 : 0;
-	e->host_budget_left -= budget0 - (left > 0 ? left : 0);
+		     (unsigned long long)((v->promoted - p->promoted0) >> 20), p->np,
+		     (unsigned long long)((v->demoted - p->demoted0) >> 20), p->nover, p->ncold, p->nroom,
+		     (unsigned long long)(v->dram_est >> 20));
+	v->budget_use = m->start > 0 ? used / m->start : 0;
+	e->host_budget_left -= used;
+}
+
+/* Phases 3-8 on the VM's snapshot, in the header's order. */
+static void steer(struct engine *e, struct evm *v)
+{
+	struct plan p;
+	struct mig m;
+
+	if (!orders_reserve(v->nr))
+		return;
+	plan_start(e, v, &p, &m);
+	rank(e, v, &p);
+	choose_dram_set(e, v, &p);
+	over_budget(e, v, &p, &m);
+	cold_moves(e, v, &p, &m);
+	promote(e, v, &p, &m);
+	hold_exact(e, v, &p, &m);
+	book(e, v, &p, &m);
 }
 
 /* The hysteresis one step wider, at most HYST_MAX. */
@@ -1342,6 +1475,55 @@ static void kernel_fights(struct engine *e, struct evm *v, uint64_t promoted_pag
 		       fmt_bytes(node_free("", e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
 }
 
+/* 2. the snapshot's kernel side: the kernel's own promotions (which may
+ * make tierd yield) and demotions of the VM, DIMMs hot-added. */
+static void counters(struct engine *e, struct evm *v)
+{
+	struct vm_stats st;
+	struct memcg_tier mt;	/* 6.12+: kswapd's demotions of it too */
+
+	if (!samplers_vm_stats(&e->s, v->slot, &st)) {
+		kernel_fights(e, v, st.v[VS_PROMOTED] - v->kernel_promoted);
+		v->kernel_promoted = st.v[VS_PROMOTED];
+		v->kernel_demoted = st.v[VS_DEMOTED];
+	}
+	hotplugged(e, v);
+	if (!memcg_tier_read(v->vm.scope_dir, &mt) && mt.have)
+		v->kernel_demoted = mt.demoted_total - v->memcg_demoted0;
+}
+
+/* One VM's epoch after the heat (th: seconds reading it, for all VMs):
+ * 2. its snapshot, 3-8. steer's phases, 9. feedback, 10. the shield. */
+static void epoch_vm(struct engine *e, struct evm *v, double th)
+{
+	uint64_t pp = v->pingpong, mv = v->moves;
+
+	counters(e, v);
+	if (arriving(e, v))
+		return;
+	double t0 = now_s();
+
+	placement(e, v);
+	double tp = now_s();
+
+	storage(e, v);
+	steer(e, v);
+	double ts = now_s();
+
+	tune(e, v, pp, mv);
+	shield(e, v);
+	dbg("VM %ld epoch %llu: %.0f ms reading heat (all VMs), %.0f ms reading placement, %.0f ms steering",
+	    v->vm.vmid, (unsigned long long)e->epoch, th * 1e3, (tp - t0) * 1e3, (ts - tp) * 1e3);
+	/* the kernel can hold tierd in move_pages or memory.reclaim
+	 * (direct reclaim, compaction) when DRAM is full; say so */
+	double took = now_s() - t0;
+
+	if (took > 2 * e->o.epoch_s)
+		warn("VM %ld epoch %llu: steering took %.1f s against a %.1f s epoch (the kernel held tierd in its "
+		     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, took,
+		     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
+}
+
 void engine_epoch(struct engine *e)
 {
 	struct region_count *h = NULL;
@@ -1370,44 +1552,8 @@ void engine_epoch(struct engine *e)
 	read_heat(e, h, nh > 0 ? nh : 0);
 	free(h);
 	th = now_s() - th;
-	for (int i = 0; i < e->nvm; i++) {
-		struct evm *v = e->vm[i];
-		uint64_t pp = v->pingpong, mv = v->moves;
-
-		struct vm_stats st;
-		if (!samplers_vm_stats(&e->s, v->slot, &st)) {
-			kernel_fights(e, v, st.v[VS_PROMOTED] - v->kernel_promoted);
-			v->kernel_promoted = st.v[VS_PROMOTED];
-			v->kernel_demoted = st.v[VS_DEMOTED];
-		}
-		hotplugged(e, v);
-		struct memcg_tier mt;	/* 6.12+: kswapd's demotions of it too */
-		if (!memcg_tier_read(v->vm.scope_dir, &mt) && mt.have)
-			v->kernel_demoted = mt.demoted_total - v->memcg_demoted0;
-		if (arriving(e, v))
-			continue;
-		double t0 = now_s();
-
-		placement(e, v);
-		double tp = now_s();
-
-		storage(e, v);
-		steer(e, v);
-		double ts = now_s();
-
-		tune(e, v, pp, mv);
-		shield(e, v);
-		dbg("VM %ld epoch %llu: %.0f ms reading heat (all VMs), %.0f ms reading placement, %.0f ms steering",
-		    v->vm.vmid, (unsigned long long)e->epoch, th * 1e3, (tp - t0) * 1e3, (ts - tp) * 1e3);
-		/* the kernel can hold tierd in move_pages or memory.reclaim
-		 * (direct reclaim, compaction) when DRAM is full; say so */
-		double took = now_s() - t0;
-
-		if (took > 2 * e->o.epoch_s)
-			warn("VM %ld epoch %llu: steering took %.1f s against a %.1f s epoch (the kernel held tierd in its "
-			     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, took,
-			     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
-	}
+	for (int i = 0; i < e->nvm; i++)
+		epoch_vm(e, e->vm[i], th);
 	if ((cpu = cpu_s(&sys)) >= 0) {
 		dbg("epoch %llu: %.2f CPU s between epochs, %.2f in this one (user %.1f s, system %.1f s in all)",
 		    (unsigned long long)e->epoch, cpu0 - e->cpu_s, cpu - cpu0, cpu - sys, sys);
@@ -1431,7 +1577,7 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	json_kobj(j, "policy");
 	policy_json(j, &v->pol);
 	json_end(j);
-	json_ku64(j, "dram_bytes", v->dram_bytes);
+	json_ku64(j, "dram_bytes", v->dram_est);
 	json_ku64(j, "slow_bytes", v->slow_bytes);
 	json_ku64(j, "absent_bytes", v->absent_bytes);
 	json_ku64(j, "hot_set_bytes", v->hot_bytes);
@@ -1517,7 +1663,7 @@ void engine_status(struct engine *e, FILE *f, bool json)
 		fprintf(f, "VM %ld (pid %d)%s budget %s: DRAM %s, slow %s; hot set %s; slow tier's heat share %.1f%% (target %.1f%%)\n",
 			v->vm.vmid, v->vm.pid, v->pol.pin_hot ? " pin-hot," : "",
 			v->pol.dram_max ? fmt_bytes(v->pol.dram_max, b[0], 32) : "none",
-			fmt_bytes(v->dram_bytes, b[1], 32), fmt_bytes(v->slow_bytes, b[2], 32),
+			fmt_bytes(v->dram_est, b[1], 32), fmt_bytes(v->slow_bytes, b[2], 32),
 			fmt_bytes(v->hot_bytes, b[3], 32), v->slow_share * 100, v->pol.target_slow * 100);
 		fprintf(f, "   migrated: %s promoted, %s demoted, %llu ping-pongs (the kernel: %llu pages promoted); hot: heat >= %.2f x mean, hysteresis %.2f; memory.low %s\n",
 			fmt_bytes(v->promoted, b[4], 32), fmt_bytes(v->demoted, b[5], 32),
@@ -1591,7 +1737,7 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 		r->moved_at = -1;
 		r->npg = npg;		/* move_region books what its sampled pages say */
 		*(k < nr * dram_share ? &r->fast : &r->slow) = npg;
-		*(k < nr * dram_share ? &v->dram_bytes : &v->slow_bytes) += (uint64_t)npg * SAMPLE;
+		*(k < nr * dram_share ? &v->dram_est : &v->slow_bytes) += (uint64_t)npg * SAMPLE;
 	}
 	e->vm[e->nvm++] = v;
 	return 0;

@@ -32,7 +32,13 @@ struct evm {
 	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
 	int seen;			/* epochs in which it had samples */
 	/* figures of the last epoch */
-	uint64_t dram_bytes, slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
+	/* DRAM: dram_est is the figure the phases steer by, the snapshot's
+	 * (exact from numa_maps where readable, else from the sampled pages)
+	 * with the epoch's moves booked on it as their sampled pages say;
+	 * dram_exact is numa_maps' own at its last reading (exact_epoch),
+	 * which the exact-budget hold reads again after promotions */
+	uint64_t dram_est, dram_exact, exact_epoch;
+	uint64_t slow_bytes, absent_bytes, hot_bytes, want_bytes, low_bytes;
 	double slow_share, budget_use;
 	int budget_full;
 	uint64_t promoted, demoted, pingpong, failed;

@@ -79,10 +79,10 @@ static void test_sim_steers(void)
 	struct evm *v = sim(20, hot_tenth);
 
 	printf("# DRAM %llu MiB, promoted %llu MiB, demoted %llu MiB, hot set %llu MiB, slow share %.3f, ping-pongs %llu\n",
-	       (unsigned long long)(v->dram_bytes / MiB), (unsigned long long)(v->promoted / MiB),
+	       (unsigned long long)(v->dram_est / MiB), (unsigned long long)(v->promoted / MiB),
 	       (unsigned long long)(v->demoted / MiB), (unsigned long long)(v->hot_bytes / MiB), v->slow_share,
 	       (unsigned long long)v->pingpong);
-	CHECK(v->dram_bytes <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_bytes / MiB));
+	CHECK(v->dram_est <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_est / MiB));
 	CHECK(v->hot_bytes >= 100 * MiB && v->hot_bytes <= 104 * MiB, "hot set %llu MiB, not the hot tenth",
 	      (unsigned long long)(v->hot_bytes / MiB));
 	CHECK(v->promoted >= v->hot_bytes, "promoted only %llu MiB", (unsigned long long)(v->promoted / MiB));
@@ -106,9 +106,9 @@ static void test_sim_zipf(void)
 		top += r < (p.dram_max - 4 * MiB) >> 21 ? s : 0;
 	}
 	printf("# Zipf: DRAM %llu MiB, hot set %llu MiB, DRAM set %llu MiB, slow share %.3f (best %.3f), ping-pongs %llu\n",
-	       (unsigned long long)(v->dram_bytes / MiB), (unsigned long long)(v->hot_bytes / MiB),
+	       (unsigned long long)(v->dram_est / MiB), (unsigned long long)(v->hot_bytes / MiB),
 	       (unsigned long long)(v->want_bytes / MiB), v->slow_share, 1 - top / all, (unsigned long long)v->pingpong);
-	CHECK(v->dram_bytes <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_bytes / MiB));
+	CHECK(v->dram_est <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_est / MiB));
 	CHECK(v->slow_share <= 1 - top / all + 0.02, "slow share %.3f, best %.3f", v->slow_share, 1 - top / all);
 }
 
@@ -189,16 +189,16 @@ static void test_hw_steers(void)
 		struct evm *v = sim_samples(20, add_hw_hot, scan);
 
 		printf("# hardware-sampled hot set, %s: DRAM %llu MiB, hot set %llu MiB, slow share %.3f, ping-pongs %llu\n",
-		       scan ? "scores" : "counts", (unsigned long long)(v->dram_bytes / MiB),
+		       scan ? "scores" : "counts", (unsigned long long)(v->dram_est / MiB),
 		       (unsigned long long)(v->hot_bytes / MiB), v->slow_share, (unsigned long long)v->pingpong);
-		CHECK(v->dram_bytes <= p.dram_max, "DRAM %llu MiB over the budget",
-		      (unsigned long long)(v->dram_bytes / MiB));
+		CHECK(v->dram_est <= p.dram_max, "DRAM %llu MiB over the budget",
+		      (unsigned long long)(v->dram_est / MiB));
 		CHECK(v->hot_bytes >= 100 * MiB && v->hot_bytes <= 104 * MiB, "%s: hot set %llu MiB, not the hot tenth",
 		      scan ? "scores" : "counts", (unsigned long long)(v->hot_bytes / MiB));
 		/* best: the hot tenth in DRAM and cold regions in the rest of it */
 		double hot = scan ? 9 * TIERD_HW_SAMPLE_SCORE + 111 : 10 * TIERD_WEIGHT_MAX;
 		double cold = scan ? 111 : TIERD_WEIGHT_MAX;
-		double nhot = (double)(nr / 10), slow = (double)nr - (double)(v->dram_bytes >> 21);
+		double nhot = (double)(nr / 10), slow = (double)nr - (double)(v->dram_est >> 21);
 		double best = slow * cold / (nhot * hot + (nr - nhot) * cold);
 
 		CHECK(v->promoted >= v->hot_bytes, "%s: promoted only %llu MiB", scan ? "scores" : "counts",

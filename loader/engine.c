@@ -130,6 +130,7 @@ int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_
 
 	memset(e, 0, sizeof(*e));
 	e->o = *o;
+	e->mv = &mover_kernel;
 	host_paths_default(&e->hp);
 	if (o->pve_dir) {		/* the VMs' configs, checked against their RAM */
 		static char conf[300];
@@ -205,6 +206,7 @@ static void free_evm(struct evm *v)
 	free(v->r);
 	free(v->pages);
 	free(v->status);
+	free(v->sim_fast);
 	free(v);
 }
 
@@ -544,7 +546,7 @@ static bool is_fast(const struct engine *e, int node)
 /* The VM's guest RAM per node into v->node_bytes (numa_maps); false if unreadable. */
 static bool read_node_bytes(struct engine *e, struct evm *v)
 {
-	v->node_bytes_valid = !vm_bytes_per_node(&e->hp, &v->vm, v->node_bytes, VM_MAX_NODES);
+	v->node_bytes_valid = !e->mv->node_bytes(e, v, v->node_bytes, VM_MAX_NODES);
 	return v->node_bytes_valid;
 }
 
@@ -608,27 +610,11 @@ static void placement(struct engine *e, struct evm *v)
 {
 	uint64_t booked = v->dram_est;	/* as the last epoch's moves left it */
 
-	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
-		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
-
-		if (numa_move_pages(v->vm.pid, n, v->pages + off, NULL, v->status + off, 0))
-			for (size_t k = 0; k < n; k++)
-				v->status[off + k] = -EFAULT;
-	}
+	e->mv->where(e, v);
 	v->dram_est = v->slow_bytes = v->absent_bytes = 0;
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 
-		r->fast = r->slow = 0;
-		for (size_t p = r->pg0; p < r->pg0 + r->npg; p++) {
-			int s = v->status[p];
-			if (s < 0)
-				continue;
-			if (is_fast(e, s))
-				r->fast++;
-			else
-				r->slow++;
-		}
 		v->dram_est += (uint64_t)r->fast * SAMPLE;
 		v->slow_bytes += (uint64_t)r->slow * SAMPLE;
 		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
@@ -651,17 +637,15 @@ static void placement(struct engine *e, struct evm *v)
  */
 static bool huge_room(struct engine *e, struct evm *v, const struct ram_range *rg, int node, uint64_t need)
 {
-	char path[160], buf[32];
 	unsigned long long kb = rg->page_size >> 10;
+	long long free_huge;
 
-	(void)e;
 	if (rg->page_size > (1UL << RSHIFT)) {
 		snprintf(v->huge_note, sizeof(v->huge_note), "%llu kB huge pages are larger than a region: not moved", kb);
 		v->huge_blocked++;
 		return false;
 	}
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages", node, kb);
-	if (read_file(path, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) >= need) {
+	if ((free_huge = e->mv->huge_free(e, node, kb)) >= 0 && (uint64_t)free_huge >= need) {
 		if (strstr(v->huge_note, "no free"))
 			v->huge_note[0] = 0;
 		return true;
@@ -692,7 +676,7 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	 * full; the next epoch tries again */
 	if (!promote && e->slow_full_since && e->slow_full_at == e->epoch)
 		return 0;
-	if (step > PAGE && !e->sim && !huge_room(e, v, rg, target, (r->hi - r->lo + step - 1) / step))
+	if (step > PAGE && !huge_room(e, v, rg, target, (r->hi - r->lo + step - 1) / step))
 		return 0;
 	for (uint64_t a = r->lo & ~(step - 1); a < r->hi && n < CHUNK_PAGES_MAX; a += step) {
 		pg[n] = (void *)a;
@@ -701,28 +685,22 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	long rc = 0;
 	bool full = false;		/* the call failed for want of room on the target */
 
-	if (e->sim) {
-		for (size_t k = 0; k < n; k++)
-			st[k] = target;
-	} else {
-		rc = numa_move_pages(v->vm.pid, n, pg, nodes, st, MPOL_MF_MOVE);
-
-		/* a target node with no room fails migrate_pages() with
-		 * -ENOMEM, which move_pages() returns for the whole call (4.17
-		 * and later); pages before the failure may have moved */
-		if (rc < 0 && errno == ENOMEM && !promote && numa_move_pages(v->vm.pid, n, pg, NULL, st, 0) >= 0) {
-			full = true;
-		} else if (rc < 0) {
-			dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
-			v->failed += n;
-			return 0;
-		}
-		/* rc > 0: that many pages were not moved, and the kernel
-		 * stored no status for their batch; ask where they are */
-		if (rc > 0 && numa_move_pages(v->vm.pid, n, pg, NULL, st, 0) < 0)
-			for (size_t k = 0; k < n; k++)
-				st[k] = -EFAULT;
+	rc = e->mv->move_pages(e, v, n, pg, nodes, st);
+	/* a target node with no room fails migrate_pages() with -ENOMEM,
+	 * which move_pages() returns for the whole call (4.17 and later);
+	 * pages before the failure may have moved */
+	if (rc < 0 && errno == ENOMEM && !promote && e->mv->move_pages(e, v, n, pg, NULL, st) >= 0) {
+		full = true;
+	} else if (rc < 0) {
+		dbg("VM %ld: move_pages: %s", v->vm.vmid, strerror(errno));
+		v->failed += n;
+		return 0;
 	}
+	/* rc > 0: that many pages were not moved, and the kernel stored no
+	 * status for their batch; ask where they are */
+	if (rc > 0 && e->mv->move_pages(e, v, n, pg, NULL, st) < 0)
+		for (size_t k = 0; k < n; k++)
+			st[k] = -EFAULT;
 	uint32_t refused = 0, no_room = 0;
 
 	for (size_t k = 0; k < n; k++) {
@@ -770,7 +748,7 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	 * move_pages() returns that count with no status for the batch. A
 	 * demotion that moved nothing, with pages not migrated and less free
 	 * on the slow node than it asked for, met a full node too. */
-	if (!promote && !no_room && rc > 0 && !moved && node_free("", target) < est)
+	if (!promote && !no_room && rc > 0 && !moved && e->mv->node_free(e, target) < est)
 		no_room = (uint32_t)rc;
 	if (full && !no_room)
 		no_room = (uint32_t)n;
@@ -779,14 +757,14 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 			e->slow_full_since = e->epoch;
 			warn("VM %ld epoch %llu: the slow tier is full (node %d has %llu MiB free; %u pages not "
 			     "demoted): demotions wait until it has room", v->vm.vmid, (unsigned long long)e->epoch,
-			     target, (unsigned long long)(node_free("", target) >> 20), no_room);
+			     target, (unsigned long long)(e->mv->node_free(e, target) >> 20), no_room);
 		}
 		e->slow_full_at = e->epoch;
 	}
 	/* room again only with SLOW_ROOM_MIN free: a node that took one more
 	 * region and is full again has not changed its state (one lab run
 	 * flapped so) */
-	if (!promote && moved && !no_room && e->slow_full_since && node_free("", target) >= SLOW_ROOM_MIN) {
+	if (!promote && moved && !no_room && e->slow_full_since && e->mv->node_free(e, target) >= SLOW_ROOM_MIN) {
 		note("VM %ld epoch %llu: the slow tier has room again (full since epoch %llu): demoting",
 		     v->vm.vmid, (unsigned long long)e->epoch, (unsigned long long)e->slow_full_since);
 		e->slow_full_since = 0;
@@ -844,39 +822,13 @@ static bool host_swap(void)
  */
 static double reclaim_excess(struct engine *e, struct evm *v, uint64_t want)
 {
-	char swap[700], buf[64], b1[32], b2[32];
+	char b1[32], b2[32];
 	const char *arg = "";
-	uint64_t before = v->dram_est, room = node_free("", e->topo.first_slow);
-	bool hold_swap = false, demotion = false;
-	int rc;
+	uint64_t before = v->dram_est, room = e->mv->node_free(e, e->topo.first_slow);
 
-	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0)
-		return -1;
-	buf[strcspn(buf, "\n")] = 0;
-	if (parse_bool(buf, &demotion) || !demotion)
-		return -1;
 	want = want < room / 2 ? want : room / 2;
-	if (want < (2UL << 20))
+	if (want < (2UL << 20) || e->mv->reclaim(e, v, want, &arg) < 0)
 		return -1;
-	snprintf(swap, sizeof(swap), "%s/memory.swap.max", v->vm.scope_dir);
-	if (host_swap()) {
-		if (read_file(swap, buf, sizeof(buf)) <= 0)
-			return -1;
-		if (strtoull(buf, NULL, 10) || buf[0] == 'm') {
-			if (knob_set(swap, "0"))
-				return -1;
-			hold_swap = true;
-		}
-	}
-	/* with swappiness= where the kernel takes it: guest RAM (anon), not
-	 * QEMU's page cache; memory.swap.max stays the guard against swap */
-	rc = memcg_reclaim(v->vm.scope_dir, want, &arg);	/* -EAGAIN: less than asked */
-	if (hold_swap)
-		knob_restore(swap);
-	if (rc && rc != -EAGAIN) {
-		dbg("VM %ld: %s/memory.reclaim: %s", v->vm.vmid, v->vm.scope_dir, strerror(-rc));
-		return -1;
-	}
 	exact_totals(e, v);
 	uint64_t moved = before > v->dram_est ? before - v->dram_est : 0;
 
@@ -980,7 +932,6 @@ static void set_parent_low(struct engine *e, const char *parent_dir)
 static void shield(struct engine *e, struct evm *v)
 {
 	uint64_t want = 0;
-	char path[700], buf[32], parent[600], *slash;
 
 	/* The shield covers every region hot within the last SHIELD_EPOCHS:
 	 * which regions clear the hot line varies from epoch to epoch with
@@ -999,14 +950,7 @@ static void shield(struct engine *e, struct evm *v)
 	if (want == v->low_bytes || (v->low_bytes && want > v->low_bytes * 0.95 && want < v->low_bytes * 1.05))
 		return;
 	v->low_bytes = want;
-	snprintf(path, sizeof(path), "%s/memory.low", v->vm.scope_dir);
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want);
-	if (knob_set(path, buf))
-		warn("VM %ld: cannot set %s: %s", v->vm.vmid, path, strerror(errno));
-	snprintf(parent, sizeof(parent), "%s", v->vm.scope_dir);
-	if ((slash = strrchr(parent, '/')))
-		*slash = 0;
-	set_parent_low(e, parent);
+	e->mv->set_low(e, v);
 }
 
 /*
@@ -1198,7 +1142,7 @@ static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
  */
 static void over_budget(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
 {
-	if (v->dram_est > p->budget && !v->seen && !p->yielding && m->left > 0 && !e->sim) {
+	if (v->dram_est > p->budget && !v->seen && !p->yielding && m->left > 0) {
 		double got = reclaim_excess(e, v, (uint64_t)fmin(v->dram_est - p->budget + p->margin, m->left));
 
 		if ((p->by_lru = got >= 0))
@@ -1306,7 +1250,7 @@ static void promote(struct engine *e, struct evm *v, struct plan *p, struct mig 
 	struct oitem it;
 	size_t w = 0;
 
-	p->free_now = node_free("", e->topo.first_fast);
+	p->free_now = e->mv->node_free(e, e->topo.first_fast);
 	p->free_floor = p->free_now < e->o.dram_free_min ? p->free_now : e->o.dram_free_min;
 	p->cold_end = p->nord;
 	p->victims = true;
@@ -1339,7 +1283,7 @@ static void promote(struct engine *e, struct evm *v, struct plan *p, struct mig 
  */
 static void hold_exact(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
 {
-	for (int round = 0, n0 = -1; p->np && p->budget != UINT64_MAX && !e->sim && round < 2 && p->nover != n0; round++) {
+	for (int round = 0, n0 = -1; p->np && p->budget != UINT64_MAX && round < 2 && p->nover != n0; round++) {
 		exact_totals(e, v);	/* read again only after demoting */
 		n0 = p->nover;
 		for (size_t k = p->nord; k-- > 0 && v->dram_est > p->budget - p->margin / 2;) {
@@ -1472,7 +1416,7 @@ static void kernel_fights(struct engine *e, struct evm *v, uint64_t promoted_pag
 	if (!yielding)
 		adjust(e, v, "the kernel promoted %s of it in one epoch (DRAM free %s: Linux promotes freely above "
 		       "max(1 GiB, 1/16 of a node)); no demotions for %llu epochs", fmt_bytes(promoted_pages * PAGE, b1, sizeof(b1)),
-		       fmt_bytes(node_free("", e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
+		       fmt_bytes(e->mv->node_free(e, e->topo.first_fast), b2, sizeof(b2)), (unsigned long long)v->yield_len);
 }
 
 /* 2. the snapshot's kernel side: the kernel's own promotions (which may
@@ -1492,15 +1436,13 @@ static void counters(struct engine *e, struct evm *v)
 		v->kernel_demoted = mt.demoted_total - v->memcg_demoted0;
 }
 
-/* One VM's epoch after the heat (th: seconds reading it, for all VMs):
- * 2. its snapshot, 3-8. steer's phases, 9. feedback, 10. the shield. */
+/* One VM's epoch after the heat and its counters (th: seconds reading the
+ * heat, for all VMs): 2. the rest of its snapshot (placement, I/O), 3-8.
+ * steer's phases, 9. feedback, 10. the shield; all through e->mv, the
+ * same for the kernel's mover and the simulated one. */
 static void epoch_vm(struct engine *e, struct evm *v, double th)
 {
 	uint64_t pp = v->pingpong, mv = v->moves;
-
-	counters(e, v);
-	if (arriving(e, v))
-		return;
 	double t0 = now_s();
 
 	placement(e, v);
@@ -1521,7 +1463,7 @@ static void epoch_vm(struct engine *e, struct evm *v, double th)
 	if (took > 2 * e->o.epoch_s)
 		warn("VM %ld epoch %llu: steering took %.1f s against a %.1f s epoch (the kernel held tierd in its "
 		     "migrations; DRAM free %llu MiB)", v->vm.vmid, (unsigned long long)e->epoch, took,
-		     e->o.epoch_s, (unsigned long long)(node_free("", e->topo.first_fast) >> 20));
+		     e->o.epoch_s, (unsigned long long)(e->mv->node_free(e, e->topo.first_fast) >> 20));
 }
 
 void engine_epoch(struct engine *e)
@@ -1535,9 +1477,9 @@ void engine_epoch(struct engine *e)
 	/* full, but no demotion has asked for a while and the node has room:
 	 * whatever freed it (a VM gone, another process), it is not full now */
 	if (e->slow_full_since && e->epoch > e->slow_full_at + 2 &&
-	    node_free("", e->topo.first_slow) >= SLOW_ROOM_MIN) {
+	    e->mv->node_free(e, e->topo.first_slow) >= SLOW_ROOM_MIN) {
 		note("the slow tier has room again (node %d: %llu MiB free; full since epoch %llu)", e->topo.first_slow,
-		     (unsigned long long)(node_free("", e->topo.first_slow) >> 20), (unsigned long long)e->slow_full_since);
+		     (unsigned long long)(e->mv->node_free(e, e->topo.first_slow) >> 20), (unsigned long long)e->slow_full_since);
 		e->slow_full_since = 0;
 	}
 	for (int i = 0; i < e->nvm;) {
@@ -1552,14 +1494,219 @@ void engine_epoch(struct engine *e)
 	read_heat(e, h, nh > 0 ? nh : 0);
 	free(h);
 	th = now_s() - th;
-	for (int i = 0; i < e->nvm; i++)
-		epoch_vm(e, e->vm[i], th);
+	for (int i = 0; i < e->nvm; i++) {
+		counters(e, e->vm[i]);
+		if (!arriving(e, e->vm[i]))
+			epoch_vm(e, e->vm[i], th);
+	}
 	if ((cpu = cpu_s(&sys)) >= 0) {
 		dbg("epoch %llu: %.2f CPU s between epochs, %.2f in this one (user %.1f s, system %.1f s in all)",
 		    (unsigned long long)e->epoch, cpu0 - e->cpu_s, cpu - cpu0, cpu - sys, sys);
 		e->cpu_s = cpu;
 	}
 }
+
+/* ---- the movers: the kernel's and the simulated ---- */
+
+/* where each region's sampled pages are: move_pages, query only */
+static void kernel_where(struct engine *e, struct evm *v)
+{
+	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
+		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
+
+		if (numa_move_pages(v->vm.pid, n, v->pages + off, NULL, v->status + off, 0))
+			for (size_t k = 0; k < n; k++)
+				v->status[off + k] = -EFAULT;
+	}
+	for (size_t k = 0; k < v->nr; k++) {
+		struct region *r = &v->r[k];
+
+		r->fast = r->slow = 0;
+		for (size_t p = r->pg0; p < r->pg0 + r->npg; p++) {
+			int s = v->status[p];
+			if (s < 0)
+				continue;
+			if (is_fast(e, s))
+				r->fast++;
+			else
+				r->slow++;
+		}
+	}
+}
+
+static long kernel_move_pages(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status)
+{
+	(void)e;
+	return numa_move_pages(v->vm.pid, n, pages, nodes, status, nodes ? MPOL_MF_MOVE : 0);
+}
+
+static int kernel_node_bytes(struct engine *e, struct evm *v, uint64_t *bytes, int max_nodes)
+{
+	return vm_bytes_per_node(&e->hp, &v->vm, bytes, max_nodes);
+}
+
+/* memory.reclaim on the VM's scope where it demotes and cannot swap guest
+ * RAM out (see reclaim_excess): demotion on, and no swap on the host or
+ * the scope's memory.swap.max held at 0 for the write. */
+static int kernel_reclaim(struct engine *e, struct evm *v, uint64_t bytes, const char **how)
+{
+	char swap[700], buf[64];
+	bool hold_swap = false, demotion = false;
+	int rc;
+
+	(void)e;
+	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0)
+		return -ENOTSUP;
+	buf[strcspn(buf, "\n")] = 0;
+	if (parse_bool(buf, &demotion) || !demotion)
+		return -ENOTSUP;
+	snprintf(swap, sizeof(swap), "%s/memory.swap.max", v->vm.scope_dir);
+	if (host_swap()) {
+		if (read_file(swap, buf, sizeof(buf)) <= 0)
+			return -ENOTSUP;
+		if (strtoull(buf, NULL, 10) || buf[0] == 'm') {
+			if (knob_set(swap, "0"))
+				return -ENOTSUP;
+			hold_swap = true;
+		}
+	}
+	/* with swappiness= where the kernel takes it: guest RAM (anon), not
+	 * QEMU's page cache; memory.swap.max stays the guard against swap */
+	rc = memcg_reclaim(v->vm.scope_dir, bytes, how);	/* -EAGAIN: less than asked */
+	if (hold_swap)
+		knob_restore(swap);
+	if (rc && rc != -EAGAIN) {
+		dbg("VM %ld: %s/memory.reclaim: %s", v->vm.vmid, v->vm.scope_dir, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static uint64_t kernel_node_free(struct engine *e, int node)
+{
+	(void)e;
+	return node_free("", node);
+}
+
+static long long kernel_huge_free(struct engine *e, int node, unsigned long long kb)
+{
+	char path[160], buf[32];
+
+	(void)e;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages", node, kb);
+	return read_file(path, buf, sizeof(buf)) > 0 ? (long long)strtoull(buf, NULL, 10) : -1;
+}
+
+/* memory.low on the VM's scope, and its parent's sum */
+static void kernel_set_low(struct engine *e, struct evm *v)
+{
+	char path[700], buf[32], parent[600], *slash;
+
+	snprintf(path, sizeof(path), "%s/memory.low", v->vm.scope_dir);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->low_bytes);
+	if (knob_set(path, buf))
+		warn("VM %ld: cannot set %s: %s", v->vm.vmid, path, strerror(errno));
+	snprintf(parent, sizeof(parent), "%s", v->vm.scope_dir);
+	if ((slash = strrchr(parent, '/')))
+		*slash = 0;
+	set_parent_low(e, parent);
+}
+
+const struct mover mover_kernel = {
+	.name = "kernel",
+	.where = kernel_where,
+	.move_pages = kernel_move_pages,
+	.node_bytes = kernel_node_bytes,
+	.reclaim = kernel_reclaim,
+	.node_free = kernel_node_free,
+	.huge_free = kernel_huge_free,
+	.set_low = kernel_set_low,
+};
+
+/*
+ * The simulated mover: the truth is each region's sampled pages in DRAM
+ * (v->sim_fast; a region's pages all present), moves always succeed and
+ * move the whole region, numa_maps reads the truth (plus e->sim_extra per
+ * region in DRAM: what the samples miss, as in the lab), memory.reclaim demotes whole regions in
+ * address order (no LRU to ask), free memory is e->sim_free[node].
+ */
+static void sim_where(struct engine *e, struct evm *v)
+{
+	(void)e;
+	for (size_t k = 0; k < v->nr; k++) {
+		v->r[k].fast = v->sim_fast[k];
+		v->r[k].slow = (uint32_t)v->r[k].npg - v->sim_fast[k];
+	}
+}
+
+static long sim_move_pages(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status)
+{
+	struct region *r = n ? region_of(v, (uint64_t)(uintptr_t)pages[0] >> RSHIFT) : NULL;
+
+	if (!r) {
+		errno = EFAULT;
+		return -1;
+	}
+	size_t k0 = (size_t)(r - v->r);
+
+	if (nodes)
+		v->sim_fast[k0] = is_fast(e, nodes[0]) ? (uint32_t)r->npg : 0;
+	for (size_t k = 0; k < n; k++)	/* sampled page k / STRIDE */
+		status[k] = k / STRIDE < v->sim_fast[k0] ? e->topo.first_fast : e->topo.first_slow;
+	return 0;
+}
+
+static int sim_node_bytes(struct engine *e, struct evm *v, uint64_t *bytes, int max_nodes)
+{
+	if (e->topo.first_fast >= max_nodes || e->topo.first_slow >= max_nodes)
+		return -1;
+	memset(bytes, 0, max_nodes * sizeof(*bytes));
+	for (size_t k = 0; k < v->nr; k++) {
+		bytes[e->topo.first_fast] += (uint64_t)v->sim_fast[k] * SAMPLE + (v->sim_fast[k] ? e->sim_extra : 0);
+		bytes[e->topo.first_slow] += (uint64_t)(v->r[k].npg - v->sim_fast[k]) * SAMPLE;
+	}
+	return 0;
+}
+
+static int sim_reclaim(struct engine *e, struct evm *v, uint64_t bytes, const char **how)
+{
+	uint64_t got = 0;
+
+	(void)e;
+	*how = "";
+	for (size_t k = 0; k < v->nr && got < bytes; k++) {
+		got += (uint64_t)v->sim_fast[k] * SAMPLE;
+		v->sim_fast[k] = 0;
+	}
+	return 0;	/* less than asked, maybe, as memory.reclaim's -EAGAIN */
+}
+
+static uint64_t sim_node_free(struct engine *e, int node)
+{
+	return node >= 0 && node < 2 ? e->sim_free[node] : 0;
+}
+
+static long long sim_huge_free(struct engine *e, int node, unsigned long long kb)
+{
+	(void)e, (void)node, (void)kb;
+	return -1;
+}
+
+static void sim_set_low(struct engine *e, struct evm *v)
+{
+	(void)e, (void)v;
+}
+
+const struct mover mover_sim = {
+	.name = "simulated",
+	.where = sim_where,
+	.move_pages = sim_move_pages,
+	.node_bytes = sim_node_bytes,
+	.reclaim = sim_reclaim,
+	.node_free = sim_node_free,
+	.huge_free = sim_huge_free,
+	.set_low = sim_set_low,
+};
 
 /* ---- status ---- */
 
@@ -1688,12 +1835,15 @@ void engine_status(struct engine *e, FILE *f, bool json)
 void engine_sim_start(struct engine *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->sim = true;
+	e->mv = &mover_sim;
+	e->sim_free[0] = e->sim_free[1] = 1ULL << 40;	/* 1 TiB free on each node: room everywhere */
 	e->s.scan_via = "simulated";	/* heat is the score, as with scan windows */
 	e->o.epoch_s = 2;
 	e->o.host_rate_mbs = 1024;
 	e->topo.first_fast = 0;
 	e->topo.first_slow = 1;
+	e->topo.fast = 1ULL << 0;
+	e->topo.slow = 1ULL << 1;
 }
 
 int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, double dram_share)
@@ -1702,14 +1852,15 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	size_t nr = (ram_bytes + (1UL << RSHIFT) - 1) >> RSHIFT;
 	uint64_t base = SIM_BASE + (uint64_t)e->nvm * (1ULL << 42);
 
-	if (!e->sim || e->nvm == TIERD_MAX_VMS || !(v = calloc(1, sizeof(*v))))
+	if (e->mv != &mover_sim || e->nvm == TIERD_MAX_VMS || !(v = calloc(1, sizeof(*v))))
 		return -1;
 	v->pol = *p;
 	v->slot = (uint32_t)e->nvm;
 	v->vm.vmid = p->vmid;
 	v->vm.ram = calloc(1, sizeof(*v->vm.ram));
 	v->rg = calloc(1, sizeof(*v->rg));
-	if (!v->vm.ram || !v->rg) {
+	v->sim_fast = calloc(nr ? nr : 1, sizeof(*v->sim_fast));
+	if (!v->vm.ram || !v->rg || !v->sim_fast) {
 		free_evm(v);
 		return -1;
 	}
@@ -1737,6 +1888,7 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 		r->moved_at = -1;
 		r->npg = npg;		/* move_region books what its sampled pages say */
 		*(k < nr * dram_share ? &r->fast : &r->slow) = npg;
+		v->sim_fast[k] = r->fast;
 		*(k < nr * dram_share ? &v->dram_est : &v->slow_bytes) += (uint64_t)npg * SAMPLE;
 	}
 	e->vm[e->nvm++] = v;
@@ -1756,11 +1908,8 @@ void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)
 	e->epoch++;
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
 	read_heat(e, h, nh);
-	for (int i = 0; i < e->nvm; i++) {
-		uint64_t pp = e->vm[i]->pingpong, mv = e->vm[i]->moves;
-		steer(e, e->vm[i]);
-		tune(e, e->vm[i], pp, mv);
-	}
+	for (int i = 0; i < e->nvm; i++)
+		epoch_vm(e, e->vm[i], 0);
 }
 
 uint64_t engine_table_bytes(uint64_t ram_bytes)

@@ -11,6 +11,36 @@
 #include "vm.h"
 
 struct region;
+struct engine;
+struct evm;
+
+/*
+ * What the engine reads and moves of a VM's memory, and all it asks the
+ * kernel for that: the kernel's mover (move_pages, numa_maps,
+ * memory.reclaim, sysfs, memory.low) or the simulated one (engine_sim_*:
+ * its own record of where each region is). The epoch's phases run the
+ * same through either, every guard included.
+ */
+struct mover {
+	const char *name;
+	/* each region's sampled pages on each tier: r->fast, r->slow (absent: neither) */
+	void (*where)(struct engine *e, struct evm *v);
+	/* move_pages(2) for the VM's pages: to nodes[], or (nodes NULL) only
+	 * where they are, into status[]; as move_pages, errno set on -1 */
+	long (*move_pages)(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status);
+	/* the VM's guest RAM per node, exact (numa_maps): 0 or -1 */
+	int (*node_bytes)(struct engine *e, struct evm *v, uint64_t *bytes, int max_nodes);
+	/* memory.reclaim of bytes on the VM's scope, only where that demotes
+	 * and cannot swap guest RAM out: 0 (perhaps less than asked) or
+	 * -errno (does not apply, or failed); *how: the arguments written */
+	int (*reclaim)(struct engine *e, struct evm *v, uint64_t bytes, const char **how);
+	uint64_t (*node_free)(struct engine *e, int node);	/* bytes free on a node */
+	/* free huge pages of kb kB on a node, -1 unknown */
+	long long (*huge_free)(struct engine *e, int node, unsigned long long kb);
+	/* v->low_bytes into the VM's scope's memory.low (and its parent's sum) */
+	void (*set_low)(struct engine *e, struct evm *v);
+};
+extern const struct mover mover_kernel, mover_sim;
 
 /* One steered VM (engine.c; metrics.c reads it). */
 struct evm {
@@ -68,6 +98,7 @@ struct evm {
 	uint64_t resident_prev;
 	int steady;
 	double incoming_since;
+	uint32_t *sim_fast;		/* the simulated mover's truth: each region's sampled pages in DRAM */
 };
 
 struct engine {
@@ -79,7 +110,9 @@ struct engine {
 	int nvm;
 	uint64_t epoch;
 	double host_budget_left;	/* bytes this epoch */
-	bool sim;			/* benchmark: moves change only the bookkeeping */
+	const struct mover *mv;		/* the kernel's, or the simulated (engine_sim_start) */
+	uint64_t sim_free[2];		/* the simulated mover: bytes free on nodes 0 and 1 */
+	uint64_t sim_extra;		/* and numa_maps' bytes per DRAM region beyond its sampled pages */
 	/* the slow tier refused a demotion (ENOMEM: no room on the node):
 	 * since which epoch, and the last epoch it did; cleared by the next
 	 * demotion that moves pages */
@@ -105,7 +138,7 @@ void engine_stop(struct engine *e);
 uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows);
 
 /*
- * The decision loop alone, for tools/bench/loop (e->sim set, no kernel):
+ * The decision loop alone, for tools/bench/loop (the simulated mover, no kernel):
  * a VM of ram_bytes guest RAM at a made-up address, the first `dram_share`
  * of it in DRAM; then epochs fed with heat readings (region numbers are
  * address >> 21 from 1 << 40 / 2 MiB up; slot = the VM's index).

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * tools/bench/loop: the cost of one epoch of tierd's decision loop (heat
- * decay and update, hot set, DRAM set, migration choices, feedback) as
- * guest RAM grows, outside the lab: the engine's own code (engine.c) on
- * simulated VMs whose moves change only tierd's bookkeeping. Not measured
- * here: reading the BPF heat map and move_pages itself (kernel work that
- * the lab's figures include).
+ * decay and update, placement and the exact DRAM figure, hot set, DRAM
+ * set, migration choices, the exact-budget hold, feedback, shield) as
+ * guest RAM grows, outside the lab: the engine's own epoch code (engine.c)
+ * through the simulated mover, whose moves change only its own record.
+ * Not measured here: reading the BPF heat map, move_pages and numa_maps
+ * themselves (kernel work that the lab's figures include).
  *
  * Each VM: 10% of its regions hot (90% of the heat), the rest cold with
  * noise, every region in the heat reading every epoch (the worst case: a
@@ -100,10 +101,7 @@ static void run(int nvm, uint64_t ram, FILE *md)
 		100.0 * engine_table_bytes(ram) / (double)ram, (unsigned long long)(hot >> 20),
 		(unsigned long long)(moved >> 20));
 	fflush(md);
-	for (int i = 0; i < e.nvm; i++) {
-		free(e.vm[i]->r);
-		free(e.vm[i]);
-	}
+	engine_sim_stop(&e);
 	free(h);
 }
 

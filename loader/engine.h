@@ -10,7 +10,26 @@
 #include "topo.h"
 #include "vm.h"
 
-struct region;
+/* One 2 MiB region of a VM's guest RAM (engine.c; the unit tests build them). */
+struct region {
+	double heat;
+	double warmth;			/* heat over a longer time: orders the fill */
+	uint64_t cum;			/* cumulative score last read */
+	double delta;			/* this epoch's score */
+	size_t pg0, npg;		/* its sampled pages in evm.pages */
+	uint64_t lo, hi;		/* its bytes of guest RAM, [lo, hi) */
+	uint32_t fast, slow;		/* pages on each tier */
+	int64_t moved_at;		/* epoch of its last migration, -1 */
+	int dir;			/* +1 promoted, -1 demoted */
+	int streak;			/* epochs in a row at or above the hot threshold */
+	int pp;				/* its ping-pongs of late: it must be hot longer */
+	bool hot, want;
+	int range;			/* its range in evm.vm.ram */
+	uint32_t unmovable;		/* pages move_pages refused at the last try */
+	int fails;			/* tries in a row that moved under half of it */
+	int64_t retry_at;		/* backed off until this epoch */
+	uint64_t shield_until;		/* epoch before which memory.low covers it; 0 never */
+};
 struct engine;
 struct evm;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The engine's decisions on a simulated VM (engine_sim_*: moves change only
- * tierd's bookkeeping, no kernel): a 1 GiB VM with half of it in DRAM and a
+ * The engine's decisions on a simulated VM (engine_sim_*: the production
+ * epoch through the simulated mover, no kernel): a 1 GiB VM with half of it in DRAM and a
  * 256 MiB budget, its hot tenth starting on the slow tier. After some
  * epochs the VM is within budget, the hot set was promoted (the slow tier's
  * share of the heat is small) and nothing ping-ponged. This is what

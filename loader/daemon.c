@@ -25,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "caps.h"
@@ -42,7 +44,6 @@
 #define MAX_REQ CTL_MAX_REQ
 
 static volatile sig_atomic_t stop, hup;
-static int wake_pipe[2] = { -1, -1 };	/* a signal's handler writes here: poll wakes at once */
 
 /* A VM tierd steers, and why. */
 struct managed {
@@ -95,17 +96,54 @@ static void sd_notify_ready(const char *status)
 		warn("sd_notify: %s", strerror(errno));
 	close(fd);
 }
-static void wake(void)
-{
-	int e = errno;
+/* only without a signalfd (signals_open) */
+static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_hup(int sig) { (void)sig; hup = 1; }
 
-	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
-		/* full: the loop is awake anyway */
-	}
-	errno = e;
+/*
+ * SIGINT, SIGTERM and SIGHUP as a file descriptor the loop polls with the
+ * rest: blocked, so one that comes between the loop's checks and its poll
+ * waits in the descriptor and wakes the poll at once. -1 where there is
+ * no signalfd: handlers then, and a signal may wait for the next epoch.
+ */
+static int signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (!sigprocmask(SIG_BLOCK, &set, NULL) && (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) >= 0)
+		return fd;
+	warn("no signalfd (%s): a signal may wait for the next epoch", strerror(errno));
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);
+	return -1;
 }
-static void on_signal(int sig) { (void)sig; stop = 1; wake(); }
-static void on_hup(int sig) { (void)sig; hup = 1; wake(); }
+
+static void signals_read(int fd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		*(si.ssi_signo == SIGHUP ? &hup : &stop) = 1;
+}
+
+/* The epoch's timer (a timerfd, CLOCK_MONOTONIC as now_s) set to fire at `at`. */
+static void timer_at(int fd, double at)
+{
+	struct itimerspec it = { .it_value = { .tv_sec = (time_t)at, .tv_nsec = (long)((at - (double)(time_t)at) * 1e9) } };
+
+	if (!it.it_value.tv_sec && !it.it_value.tv_nsec)
+		it.it_value.tv_nsec = 1;	/* zero would disarm it */
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &it, NULL))
+		warn("timerfd_settime: %s", strerror(errno));
+}
 
 static struct managed *managed(long vmid)
 {
@@ -490,6 +528,59 @@ static const struct option *long_options(void)
 	return lo;
 }
 
+/*
+ * 1. wait: for a signal, the epoch's timer (at `next`) or the socket, in
+ * one poll, and never on one client; then serve the socket's clients.
+ */
+static void wait_for(struct ctl *ctl, int sfd, int tfd, double now, double next)
+{
+	struct pollfd p[3 + CTL_MAX_CLIENTS];
+	int np = 0, is = -1, it = -1;
+
+	if (sfd >= 0) {
+		is = np;
+		p[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	}
+	if (tfd >= 0) {
+		timer_at(tfd, next);
+		it = np;
+		p[np++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	}
+	int nc = ctl_pollfds(ctl, p + np, CTL_MAX_CLIENTS + 1);
+
+	/* poll's timeout: the clients' deadlines (and the epoch, with no timer) */
+	if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(ctl, now, tfd >= 0 ? now + 86400 : next)) > 0) {
+		uint64_t n;
+
+		if (is >= 0 && p[is].revents)
+			signals_read(sfd);
+		if (it >= 0 && p[it].revents && read(tfd, &n, sizeof(n)) < 0) {
+			/* EAGAIN: nothing more to read */
+		}
+	}
+	ctl_service(ctl, p + np, nc, now_s(), handle, &d.e);
+}
+
+/* 5. publish: the metrics file; the status every `every` epochs (--status-every). */
+static void publish(uint64_t every, bool json)
+{
+	static int last;
+
+	if (d.cfg.metrics_dir[0]) {
+		int rc = metrics_write(&d.e, d.cfg.metrics_dir);
+		/* once per new error; the default folder may just not be there */
+		if (rc && rc != last && !(rc == -ENOENT && !strcmp(d.cfg.metrics_dir, METRICS_DIR_DEFAULT)))
+			warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
+		else if (!rc && last && last != -ENOENT)
+			note("metrics: %s/tierd.prom written again", d.cfg.metrics_dir);
+		last = rc;
+	}
+	if (every && d.e.epoch % every == 0) {
+		engine_status(&d.e, stdout, json);
+		fflush(stdout);
+	}
+}
+
 static int run(int argc, char **argv, bool daemon_only)
 {
 	const struct option *lo = long_options();
@@ -646,12 +737,10 @@ static int run(int argc, char **argv, bool daemon_only)
 	static struct ctl ctl;
 	if ((rc = ctl_listen(&ctl, sock_path())))
 		warn("cannot listen on %s: %s; other tierd calls cannot reach this one", sock_path(), strerror(-rc));
-	if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC))
-		warn("no wake-up pipe (%s): a signal may wait for the next epoch", strerror(errno));
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_hup);
-	signal(SIGPIPE, SIG_IGN);
+	int sfd = signals_open(), tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (tfd < 0)
+		warn("no timerfd (%s): the epoch is poll's timeout", strerror(errno));
 	note("running: %s; DRAM nodes 0x%llx, slow nodes 0x%llx; epoch %.1f s%s", d.e.topo.how,
 	     (unsigned long long)d.e.topo.fast, (unsigned long long)d.e.topo.slow, d.cfg.eo.epoch_s,
 	     have_vm ? "" : " (host daemon)");
@@ -662,6 +751,7 @@ static int run(int argc, char **argv, bool daemon_only)
 	}
 	sd_notify_ready(d.e.s.heat ? "samplers attached" : "running without a heat sampler");
 
+	/* the loop: 1. wait, 2. reload, 3. epoch, 4. reconcile, 5. publish */
 	double start = now_s(), next = start + d.cfg.eo.epoch_s;
 	while (!stop) {
 		double now = now_s();
@@ -672,46 +762,26 @@ static int run(int argc, char **argv, bool daemon_only)
 			note("SIGHUP: reading the configuration again");
 			reload(true);
 		}
-		if (now >= next) {
-			reload(false);
-			engine_epoch(&d.e);
-			reconcile();
-			if (d.cfg.metrics_dir[0]) {
-				static int last;
-				rc = metrics_write(&d.e, d.cfg.metrics_dir);
-				/* once per new error; the default folder may just not be there */
-				if (rc && rc != last && !(rc == -ENOENT && !strcmp(d.cfg.metrics_dir, METRICS_DIR_DEFAULT)))
-					warn("metrics: cannot write %s/tierd.prom: %s", d.cfg.metrics_dir, strerror(-rc));
-				else if (!rc && last && last != -ENOENT)
-					note("metrics: %s/tierd.prom written again", d.cfg.metrics_dir);
-				last = rc;
-			}
-			next += d.cfg.eo.epoch_s;
-			if (next < now)
-				next = now + d.cfg.eo.epoch_s;
-			if (every && d.e.epoch % every == 0) {
-				engine_status(&d.e, stdout, json);
-				fflush(stdout);
-			}
-			if (have_vm && d.e.nvm == 0) {
-				note("no VM left to steer; exiting");
-				break;
-			}
+		if (now < next) {
+			wait_for(&ctl, sfd, tfd, now, next);
 			continue;
 		}
-		/* wait for the epoch, a signal, or the socket; never on one client */
-		struct pollfd p[2 + CTL_MAX_CLIENTS];
-		int np = 0;
-		if (wake_pipe[0] >= 0)
-			p[np++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-		int nc = ctl_pollfds(&ctl, p + np, CTL_MAX_CLIENTS + 1);
-		if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(&ctl, now, next)) > 0 && np && p[0].revents) {
-			char b[64];
-			while (read(wake_pipe[0], b, sizeof(b)) > 0)
-				;
+		reload(false);
+		engine_epoch(&d.e);
+		reconcile();
+		publish(every, json);
+		next += d.cfg.eo.epoch_s;
+		if (next < now)
+			next = now + d.cfg.eo.epoch_s;
+		if (have_vm && d.e.nvm == 0) {
+			note("no VM left to steer; exiting");
+			break;
 		}
-		ctl_service(&ctl, p + np, nc, now_s(), handle, &d.e);
 	}
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
 	ctl_close(&ctl, sock_path());
 	if (d.cfg.metrics_dir[0])
 		metrics_remove(d.cfg.metrics_dir);

@@ -4,7 +4,9 @@
  * code (engine.c, included here to see its regions) on seeded simulated
  * VMs: sizes 1-256 GiB, one to five VMs, hot sets fixed, moving and
  * oscillating, Zipf heat, ties, sparse readings, with and without budgets,
- * pin-hot, heat from counts. Per VM and epoch it hashes every region's
+ * pin-hot, heat from counts, numa_maps seeing more than the samples (the
+ * exact-budget hold), first epochs with no heat (memory.reclaim), all
+ * through the simulated mover. Per VM and epoch it hashes every region's
  * heat, warmth, placement, last move, streak, ping-pongs, hot and wanted
  * flags, and the VM's thresholds and totals; one line per epoch, one total
  * per case. A guard for work on the loop's speed: the digest before and
@@ -24,7 +26,11 @@ static void mix(uint64_t x) { H ^= x; H *= 0x100000001b3ULL; H ^= H >> 29; }
 static void mixd(double d) { uint64_t x; memcpy(&x, &d, 8); mix(x); }
 
 enum pat { BENCH, ZIPF, MOVING, TIES, OSC, SPARSE };
-struct sc { const char *name; int nvm; uint64_t mib; enum pat pat; double budget; bool pin; bool counts; double share; };
+/* extra: bytes per DRAM region numa_maps sees beyond the samples (the
+ * exact-budget hold's case); quiet: first epochs with no heat reading at
+ * all (reclaim_excess's) */
+struct sc { const char *name; int nvm; uint64_t mib; enum pat pat; double budget; bool pin; bool counts; double share;
+	    uint64_t extra; int quiet; };
 
 static void run(const struct sc *s)
 {
@@ -40,6 +46,7 @@ static void run(const struct sc *s)
 	engine_sim_stop(&e);
 	engine_sim_start(&e);
 	if (s->counts) e.s.scan_via = NULL;
+	e.sim_extra = s->extra;
 	for (int i = 0; i < s->nvm; i++) {
 		struct policy p; policy_default(&p);
 		p.vmid = 100 + i; p.pin_hot = s->pin;
@@ -78,7 +85,7 @@ static void run(const struct sc *s)
 			bool in = true;
 			if (s->pat == TIES) in = !(q % 5 == 0 && ep % 2);
 			if (s->pat == SPARSE) in = ((q * 2654435761u + ep * 97) % 10) < 3;
-			if (in) rd[n++] = h[j];
+			if (in && ep >= s->quiet) rd[n++] = h[j];
 		}
 		engine_sim_epoch(&e, rd, n);
 		free(rd);
@@ -106,22 +113,25 @@ static void run(const struct sc *s)
 int main(void)
 {
 	static const struct sc cases[] = {
-		{ "bench1g", 1, 1024, BENCH, 0.25, false, false, 0.5 },
-		{ "bench16g", 1, 16384, BENCH, 0.25, false, false, 0.5 },
-		{ "bench64g", 1, 65536, BENCH, 0.25, false, false, 0.5 },
-		{ "zipf4g", 1, 4096, ZIPF, 0.5, false, false, 0.3 },
-		{ "zipf16g-pin", 1, 16384, ZIPF, 0.1, true, false, 0.6 },
-		{ "nobudget4g", 1, 4096, BENCH, 0, false, false, 0.7 },
-		{ "moving8g", 1, 8192, MOVING, 0.3, false, false, 0.5 },
-		{ "ties4g", 1, 4096, TIES, 0.2, true, false, 0.5 },
-		{ "ties-nob2g", 1, 2048, TIES, 0, false, false, 0.5 },
-		{ "osc4g", 1, 4096, OSC, 0.2, false, false, 0.4 },
-		{ "sparse8g", 1, 8192, SPARSE, 0.15, false, true, 0.5 },
-		{ "bench16g-low", 1, 16384, BENCH, 0.25, false, false, 0.1 },
-		{ "bench256g-low", 1, 262144, BENCH, 0.25, false, false, 0.1 },
-		{ "zipf8g-low-pin", 1, 8192, ZIPF, 0.3, true, false, 0.05 },
-		{ "multi3x4g", 3, 4096, BENCH, 0.4, false, false, 0.5 },
-		{ "multi5x2g-zipf", 5, 2048, ZIPF, 0.3, false, false, 0.5 },
+		{ "bench1g", 1, 1024, BENCH, 0.25, false, false, 0.5, 0, 0 },
+		{ "bench16g", 1, 16384, BENCH, 0.25, false, false, 0.5, 0, 0 },
+		{ "bench64g", 1, 65536, BENCH, 0.25, false, false, 0.5, 0, 0 },
+		{ "zipf4g", 1, 4096, ZIPF, 0.5, false, false, 0.3, 0, 0 },
+		{ "zipf16g-pin", 1, 16384, ZIPF, 0.1, true, false, 0.6, 0, 0 },
+		{ "nobudget4g", 1, 4096, BENCH, 0, false, false, 0.7, 0, 0 },
+		{ "moving8g", 1, 8192, MOVING, 0.3, false, false, 0.5, 0, 0 },
+		{ "ties4g", 1, 4096, TIES, 0.2, true, false, 0.5, 0, 0 },
+		{ "ties-nob2g", 1, 2048, TIES, 0, false, false, 0.5, 0, 0 },
+		{ "osc4g", 1, 4096, OSC, 0.2, false, false, 0.4, 0, 0 },
+		{ "sparse8g", 1, 8192, SPARSE, 0.15, false, true, 0.5, 0, 0 },
+		{ "bench16g-low", 1, 16384, BENCH, 0.25, false, false, 0.1, 0, 0 },
+		{ "bench256g-low", 1, 262144, BENCH, 0.25, false, false, 0.1, 0, 0 },
+		{ "zipf8g-low-pin", 1, 8192, ZIPF, 0.3, true, false, 0.05, 0, 0 },
+		{ "multi3x4g", 3, 4096, BENCH, 0.4, false, false, 0.5, 0, 0 },
+		{ "multi5x2g-zipf", 5, 2048, ZIPF, 0.3, false, false, 0.5, 0, 0 },
+		{ "hold4g-extra", 1, 4096, BENCH, 0.25, false, false, 0.2, 256 << 10, 0 },
+		{ "lru4g-quiet", 1, 4096, ZIPF, 0.25, false, false, 0.6, 0, 2 },
+		{ "multi3x2g-quiet-extra", 3, 2048, MOVING, 0.3, true, false, 0.5, 128 << 10, 1 },
 	};
 	log_init(LOG_ERR);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -32,6 +32,10 @@ trap _run_cleanups EXIT
 under_systemd() { [ -d /run/systemd/system ]; }
 standin_start() {
 	local id=$1 log=$2; shift 2
+	# emptied here, not by the redirection below: that happens in the
+	# background child, and a wait that starts first would read what the
+	# last stand-in left in the file (its pid among it)
+	: >"$log"
 	if under_systemd; then
 		# a scope of the same name from the last run may still be going away
 		for _ in $(seq 50); do systemctl -q is-active "$id.scope" 2>/dev/null || break; sleep 0.1; done

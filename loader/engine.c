@@ -191,6 +191,21 @@ static void free_evm(struct evm *v)
 	free(v);
 }
 
+/* v->r grown from n to nr regions, 64-byte aligned as struct region asks
+ * (realloc keeps only malloc's alignment); the new ones zeroed. */
+static struct region *regions_grow(struct region *old, size_t n, size_t nr)
+{
+	void *p;
+
+	if (posix_memalign(&p, 64, (nr ? nr : 1) * sizeof(struct region)))
+		return NULL;
+	if (n)
+		memcpy(p, old, n * sizeof(struct region));
+	memset((struct region *)p + n, 0, (nr - n) * sizeof(struct region));
+	free(old);
+	return p;
+}
+
 static int by_first(const void *a, const void *b)
 {
 	const struct erange *x = a, *y = b;
@@ -214,7 +229,7 @@ static int add_ranges(struct evm *v, int from)
 		nr += ((m->end - 1) >> RSHIFT) - (m->start >> RSHIFT) + 1;
 		np += (m->end - m->start) / PAGE / STRIDE + 1;
 	}
-	struct region *r = realloc(v->r, nr * sizeof(*r));
+	struct region *r = regions_grow(v->r, v->nr, nr);
 	void **pages = r ? realloc(v->pages, np * sizeof(*pages)) : NULL;
 	int *status = pages ? realloc(v->status, np * sizeof(*status)) : NULL;
 
@@ -225,7 +240,6 @@ static int add_ranges(struct evm *v, int from)
 	if (!status)
 		return -ENOMEM;
 	v->status = status;
-	memset(v->r + v->nr, 0, (nr - v->nr) * sizeof(*r));
 	nr = v->nr;
 	np = v->npages;
 	for (int i = from; i < v->vm.nr_ranges; i++) {
@@ -590,16 +604,12 @@ static void exact_totals(struct engine *e, struct evm *v)
 static void placement(struct engine *e, struct evm *v)
 {
 	uint64_t booked = v->dram_est;	/* as the last epoch's moves left it */
+	uint64_t pages[3];		/* sampled: in DRAM, on the slow tier, absent */
 
-	e->mv->where(e, v);
-	v->dram_est = v->slow_bytes = v->absent_bytes = 0;
-	for (size_t k = 0; k < v->nr; k++) {
-		struct region *r = &v->r[k];
-
-		v->dram_est += (uint64_t)r->fast * SAMPLE;
-		v->slow_bytes += (uint64_t)r->slow * SAMPLE;
-		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
-	}
+	e->mv->where(e, v, pages);
+	v->dram_est = pages[0] * SAMPLE;
+	v->slow_bytes = pages[1] * SAMPLE;
+	v->absent_bytes = pages[2] * SAMPLE;
 	/* the budget is held against exact figures, not the sample */
 	uint64_t sampled = v->dram_est;
 
@@ -1490,8 +1500,9 @@ void engine_epoch(struct engine *e)
 /* ---- the movers: the kernel's and the simulated ---- */
 
 /* where each region's sampled pages are: move_pages, query only */
-static void kernel_where(struct engine *e, struct evm *v)
+static void kernel_where(struct engine *e, struct evm *v, uint64_t sum[3])
 {
+	sum[0] = sum[1] = sum[2] = 0;
 	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
 		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
 
@@ -1512,6 +1523,9 @@ static void kernel_where(struct engine *e, struct evm *v)
 			else
 				r->slow++;
 		}
+		sum[0] += r->fast;
+		sum[1] += r->slow;
+		sum[2] += r->npg - r->fast - r->slow;
 	}
 }
 
@@ -1611,13 +1625,53 @@ const struct mover mover_kernel = {
  * region in DRAM: what the samples miss, as in the lab), memory.reclaim demotes whole regions in
  * address order (no LRU to ask), free memory is e->sim_free[node].
  */
-static void sim_where(struct engine *e, struct evm *v)
+static void sim_where(struct engine *e, struct evm *v, uint64_t sum[3])
 {
+	uint64_t fast = 0, slow = 0, regions = 0;
+
 	(void)e;
 	for (size_t k = 0; k < v->nr; k++) {
-		v->r[k].fast = v->sim_fast[k];
-		v->r[k].slow = (uint32_t)v->r[k].npg - v->sim_fast[k];
+		struct region *r = &v->r[k];
+		uint32_t f = v->sim_fast[k];
+
+		r->fast = f;
+		r->slow = r->npg - f;
+		fast += f;
+		slow += r->slow;
+		regions += f != 0;
 	}
+	/* numa_maps from here on, kept by the moves (the kernel's is
+	 * one read of a file, not a walk of the regions) */
+	v->sim_fast_pages = fast;
+	v->sim_slow_pages = slow;
+	v->sim_fast_regions = regions;
+	v->sim_valid = true;
+	sum[0] = fast;
+	sum[1] = slow;
+	sum[2] = 0;
+}
+
+/* numa_maps' counts from the truth, without where() */
+static void sim_count(struct evm *v)
+{
+	v->sim_fast_pages = v->sim_slow_pages = v->sim_fast_regions = 0;
+	for (size_t k = 0; k < v->nr; k++) {
+		v->sim_fast_pages += v->sim_fast[k];
+		v->sim_slow_pages += v->r[k].npg - v->sim_fast[k];
+		v->sim_fast_regions += v->sim_fast[k] != 0;
+	}
+	v->sim_valid = true;
+}
+
+/* region k's pages in DRAM in the simulated truth set to f */
+static void sim_set(struct evm *v, size_t k, uint32_t f)
+{
+	uint32_t was = v->sim_fast[k];
+
+	v->sim_fast[k] = f;
+	v->sim_fast_pages += (uint64_t)f - was;
+	v->sim_slow_pages += (uint64_t)was - f;
+	v->sim_fast_regions += (uint64_t)(f != 0) - (was != 0);
 }
 
 static long sim_move_pages(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status)
@@ -1631,7 +1685,7 @@ static long sim_move_pages(struct engine *e, struct evm *v, size_t n, void **pag
 	size_t k0 = (size_t)(r - v->r);
 
 	if (nodes)
-		v->sim_fast[k0] = is_fast(e, nodes[0]) ? (uint32_t)r->npg : 0;
+		sim_set(v, k0, is_fast(e, nodes[0]) ? r->npg : 0);
 	for (size_t k = 0; k < n; k++)	/* sampled page k / STRIDE */
 		status[k] = k / STRIDE < v->sim_fast[k0] ? e->topo.first_fast : e->topo.first_slow;
 	return 0;
@@ -1642,10 +1696,10 @@ static int sim_node_bytes(struct engine *e, struct evm *v, uint64_t *bytes, int 
 	if (e->topo.first_fast >= max_nodes || e->topo.first_slow >= max_nodes)
 		return -1;
 	memset(bytes, 0, max_nodes * sizeof(*bytes));
-	for (size_t k = 0; k < v->nr; k++) {
-		bytes[e->topo.first_fast] += (uint64_t)v->sim_fast[k] * SAMPLE + (v->sim_fast[k] ? e->sim_extra : 0);
-		bytes[e->topo.first_slow] += (uint64_t)(v->r[k].npg - v->sim_fast[k]) * SAMPLE;
-	}
+	if (!v->sim_valid)		/* no where() yet: count them */
+		sim_count(v);
+	bytes[e->topo.first_fast] = v->sim_fast_pages * SAMPLE + v->sim_fast_regions * e->sim_extra;
+	bytes[e->topo.first_slow] = v->sim_slow_pages * SAMPLE;
 	return 0;
 }
 
@@ -1657,7 +1711,10 @@ static int sim_reclaim(struct engine *e, struct evm *v, uint64_t bytes, const ch
 	*how = "";
 	for (size_t k = 0; k < v->nr && got < bytes; k++) {
 		got += (uint64_t)v->sim_fast[k] * SAMPLE;
-		v->sim_fast[k] = 0;
+		if (v->sim_valid)
+			sim_set(v, k, 0);
+		else
+			v->sim_fast[k] = 0;
 	}
 	return 0;	/* less than asked, maybe, as memory.reclaim's -EAGAIN */
 }
@@ -1855,7 +1912,7 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
-	if (!(v->r = calloc(nr, sizeof(*v->r)))) {
+	if (!(v->r = regions_grow(NULL, 0, nr))) {
 		free_evm(v);
 		return -1;
 	}

@@ -490,44 +490,124 @@ uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows)
 	return scan_windows ? h->score : h->count * TIERD_WEIGHT_MAX;
 }
 
+/* region r's decay for this epoch, before its readings */
+static inline void heat_decay(const struct engine *e, struct region *r)
+{
+	if (!blackout(e, r)) {
+		r->heat *= DECAY;
+		r->warmth *= WARMTH_DECAY;
+	}
+	r->delta = 0;
+}
+
+/* region r's reading h, after its decay */
+static inline void heat_add(const struct engine *e, struct region *r, const struct region_count *h)
+{
+	uint64_t cum = engine_heat_cum(h, e->s.scan_via != NULL);
+
+	if (cum >= r->cum && !blackout(e, r)) {
+		r->delta = (double)(cum - r->cum);
+		r->heat += r->delta;
+		r->warmth += r->delta;
+	}
+	r->cum = cum;
+}
+
+/* The VM's ranges are disjoint in region numbers (sorted by first): a
+ * region number is in one region at most, met in that order. */
+static bool ranges_disjoint(const struct evm *v)
+{
+	for (int i = 1; i < v->nrg; i++)
+		if (v->rg[i].first <= v->rg[i - 1].last)
+			return false;
+	return true;
+}
+
+/*
+ * A region tierd moved last epoch or this one takes migration-entry
+ * faults as its pages are touched again; they would look like heat (and
+ * pull demoted regions back), so its samples of that time are dropped and
+ * its heat is held as it was: no news is not coldness.
+ *
+ * Each region is decayed, then its readings added in the reading's order.
+ * The readings come sorted by (slot, region) (samplers_read_heat), so a
+ * VM's are one stretch in its regions' order: one walk of its regions
+ * does both (decay each, add the readings that fall on it), not a walk to
+ * decay and a binary search per reading. A VM whose readings are not so
+ * (or whose ranges share a region number) is done in the two steps.
+ */
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
 {
-	/* A region tierd moved last epoch or this one takes migration-entry
-	 * faults as its pages are touched again; they would look like heat
-	 * (and pull demoted regions back), so its samples of that time are
-	 * dropped and its heat is held as it was: no news is not coldness. */
-	for (int i = 0; i < e->nvm; i++)
-		for (size_t k = 0; k < e->vm[i]->nr; k++) {
-			struct region *r = &e->vm[i]->r[k];
-
-			if (!blackout(e, r)) {
-				r->heat *= DECAY;
-				r->warmth *= WARMTH_DECAY;
-			}
-			r->delta = 0;
-		}
 	struct evm *by_slot[TIERD_MAX_VMS] = { NULL };
+	long from[TIERD_MAX_VMS], to[TIERD_MAX_VMS];
+	bool seen[TIERD_MAX_VMS], merge[TIERD_MAX_VMS];
 
+	for (int i = 0; i < TIERD_MAX_VMS; i++) {
+		from[i] = to[i] = 0;
+		seen[i] = false;
+		merge[i] = true;
+	}
 	for (int i = 0; i < e->nvm; i++)
 		if (e->vm[i]->slot < TIERD_MAX_VMS)
 			by_slot[e->vm[i]->slot] = e->vm[i];
+	/* each slot's stretch of readings, and whether it is one, in order */
 	for (long j = 0; j < nh; j++) {
+		uint32_t s = h[j].slot;
+
+		if (s >= TIERD_MAX_VMS)
+			continue;
+		if (!seen[s]) {
+			seen[s] = true;
+			from[s] = j;
+		} else if (to[s] != j || h[j].region < h[j - 1].region) {
+			merge[s] = false;	/* others' readings in between, or out of order */
+		}
+		to[s] = j + 1;
+	}
+	for (int i = 0; i < e->nvm; i++) {
+		struct evm *v = e->vm[i];
+		uint32_t s = v->slot;
+
+		if (s < TIERD_MAX_VMS && by_slot[s] == v)
+			merge[s] = merge[s] && ranges_disjoint(v);
+#ifdef READ_HEAT_NO_MERGE
+		if (s < TIERD_MAX_VMS)
+			merge[s] = false;
+#endif
+		if (s >= TIERD_MAX_VMS || by_slot[s] != v || !merge[s]) {
+			for (size_t k = 0; k < v->nr; k++)
+				heat_decay(e, &v->r[k]);
+			continue;
+		}
+		long j = from[s], end = to[s];
+
+		for (int g = 0; g < v->nrg; g++) {
+			const struct erange *rg = &v->rg[g];
+			struct region *r = &v->r[rg->ridx];
+
+			for (uint64_t n = rg->first; n <= rg->last; n++, r++) {
+				heat_decay(e, r);
+				while (j < end && h[j].region < n)
+					j++;	/* in no range: region_of finds none */
+				for (; j < end && h[j].region == n; j++)
+					heat_add(e, r, &h[j]);
+			}
+		}
+	}
+	/* the rest: readings of VMs not merged, as they come */
+	bool rest = false;
+
+	for (int i = 0; i < TIERD_MAX_VMS; i++)
+		rest |= seen[i] && by_slot[i] && !merge[i];
+	for (long j = 0; rest && j < nh; j++) {
 		struct evm *v = h[j].slot < TIERD_MAX_VMS ? by_slot[h[j].slot] : NULL;
 
-		if (!v)
+		if (!v || merge[h[j].slot])
 			continue;
 		struct region *r = region_of(v, h[j].region);
 
-		if (!r)
-			continue;
-		uint64_t cum = engine_heat_cum(&h[j], e->s.scan_via != NULL);
-
-		if (cum >= r->cum && !blackout(e, r)) {
-			r->delta = (double)(cum - r->cum);
-			r->heat += r->delta;
-			r->warmth += r->delta;
-		}
-		r->cum = cum;
+		if (r)
+			heat_add(e, r, &h[j]);
 	}
 }
 

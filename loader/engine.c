@@ -1044,6 +1044,7 @@ struct plan {
 	bool yielding;			/* the kernel promotes this VM's pages: no demotions */
 	bool fill;			/* the budget's rest goes to the warmest (by_warmth) */
 	size_t nord;			/* regions with sampled pages: by_heat's items */
+	size_t nabove;			/* of them at or above the hot line: by_heat's first */
 	size_t nf, nw;			/* by_warmth's items; by_want's (the DRAM set's slow regions) */
 	double mean, hot_min;		/* the VM's mean heat; the hot line (thr x mean) */
 	bool by_lru;			/* over budget, memory.reclaim took the excess */
@@ -1125,10 +1126,18 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		size_t i = by_heat.a[k].idx;	/* index order: nothing sorted yet */
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
+		bool above = r->heat > 0 && r->heat >= p->hot_min;
 
+		/* the ones above the line to the front of by_heat (each item
+		 * still met once, in index order): they are the order's first */
+		if (above) {
+			struct oitem t = by_heat.a[p->nabove];
+			by_heat.a[p->nabove++] = by_heat.a[k];
+			by_heat.a[k] = t;
+		}
 		/* hot once it has been above the threshold two epochs running,
 		 * so one lucky early fault does not pull a region in */
-		r->streak = r->heat > 0 && r->heat >= p->hot_min ? r->streak + 1 : 0;
+		r->streak = above ? r->streak + 1 : 0;
 		/* a region that ping-ponged must stay hot 2 epochs longer per
 		 * ping-pong before it is promoted again: its heat is noise */
 		if (r->pp && (int64_t)e->epoch - r->moved_at > 4 * PINGPONG_EPOCHS)
@@ -1143,6 +1152,7 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		r->shield_until = e->epoch + SHIELD_EPOCHS;
 		v->hot_bytes += b;
 	}
+	order_split(&by_heat, p->nabove);
 }
 
 /* Region i joins the DRAM set (its slow ones into by_want). */
@@ -1173,13 +1183,11 @@ static void want(struct evm *v, struct plan *p, size_t i, uint64_t b)
  */
 static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
 {
-	for (size_t k = 0; k < p->nord; k++) {
+	for (size_t k = 0; k < p->nabove; k++) {	/* the rest are colder: not hot */
 		size_t i = order_at(&by_heat, k)->idx;
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
-		if (!(r->heat > 0 && r->heat >= p->hot_min))
-			break;		/* the rest are colder still */
 		if (!r->hot)
 			continue;
 		if (v->want_bytes + b > p->budget) {

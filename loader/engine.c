@@ -191,6 +191,21 @@ static void free_evm(struct evm *v)
 	free(v);
 }
 
+/* v->r grown from n to nr regions, 64-byte aligned as struct region asks
+ * (realloc keeps only malloc's alignment); the new ones zeroed. */
+static struct region *regions_grow(struct region *old, size_t n, size_t nr)
+{
+	void *p;
+
+	if (posix_memalign(&p, 64, (nr ? nr : 1) * sizeof(struct region)))
+		return NULL;
+	if (n)
+		memcpy(p, old, n * sizeof(struct region));
+	memset((struct region *)p + n, 0, (nr - n) * sizeof(struct region));
+	free(old);
+	return p;
+}
+
 static int by_first(const void *a, const void *b)
 {
 	const struct erange *x = a, *y = b;
@@ -214,7 +229,7 @@ static int add_ranges(struct evm *v, int from)
 		nr += ((m->end - 1) >> RSHIFT) - (m->start >> RSHIFT) + 1;
 		np += (m->end - m->start) / PAGE / STRIDE + 1;
 	}
-	struct region *r = realloc(v->r, nr * sizeof(*r));
+	struct region *r = regions_grow(v->r, v->nr, nr);
 	void **pages = r ? realloc(v->pages, np * sizeof(*pages)) : NULL;
 	int *status = pages ? realloc(v->status, np * sizeof(*status)) : NULL;
 
@@ -225,7 +240,6 @@ static int add_ranges(struct evm *v, int from)
 	if (!status)
 		return -ENOMEM;
 	v->status = status;
-	memset(v->r + v->nr, 0, (nr - v->nr) * sizeof(*r));
 	nr = v->nr;
 	np = v->npages;
 	for (int i = from; i < v->vm.nr_ranges; i++) {
@@ -476,44 +490,124 @@ uint64_t engine_heat_cum(const struct region_count *h, bool scan_windows)
 	return scan_windows ? h->score : h->count * TIERD_WEIGHT_MAX;
 }
 
+/* region r's decay for this epoch, before its readings */
+static inline void heat_decay(const struct engine *e, struct region *r)
+{
+	if (!blackout(e, r)) {
+		r->heat *= DECAY;
+		r->warmth *= WARMTH_DECAY;
+	}
+	r->delta = 0;
+}
+
+/* region r's reading h, after its decay */
+static inline void heat_add(const struct engine *e, struct region *r, const struct region_count *h)
+{
+	uint64_t cum = engine_heat_cum(h, e->s.scan_via != NULL);
+
+	if (cum >= r->cum && !blackout(e, r)) {
+		r->delta = (double)(cum - r->cum);
+		r->heat += r->delta;
+		r->warmth += r->delta;
+	}
+	r->cum = cum;
+}
+
+/* The VM's ranges are disjoint in region numbers (sorted by first): a
+ * region number is in one region at most, met in that order. */
+static bool ranges_disjoint(const struct evm *v)
+{
+	for (int i = 1; i < v->nrg; i++)
+		if (v->rg[i].first <= v->rg[i - 1].last)
+			return false;
+	return true;
+}
+
+/*
+ * A region tierd moved last epoch or this one takes migration-entry
+ * faults as its pages are touched again; they would look like heat (and
+ * pull demoted regions back), so its samples of that time are dropped and
+ * its heat is held as it was: no news is not coldness.
+ *
+ * Each region is decayed, then its readings added in the reading's order.
+ * The readings come sorted by (slot, region) (samplers_read_heat), so a
+ * VM's are one stretch in its regions' order: one walk of its regions
+ * does both (decay each, add the readings that fall on it), not a walk to
+ * decay and a binary search per reading. A VM whose readings are not so
+ * (or whose ranges share a region number) is done in the two steps.
+ */
 static void read_heat(struct engine *e, const struct region_count *h, long nh)
 {
-	/* A region tierd moved last epoch or this one takes migration-entry
-	 * faults as its pages are touched again; they would look like heat
-	 * (and pull demoted regions back), so its samples of that time are
-	 * dropped and its heat is held as it was: no news is not coldness. */
-	for (int i = 0; i < e->nvm; i++)
-		for (size_t k = 0; k < e->vm[i]->nr; k++) {
-			struct region *r = &e->vm[i]->r[k];
-
-			if (!blackout(e, r)) {
-				r->heat *= DECAY;
-				r->warmth *= WARMTH_DECAY;
-			}
-			r->delta = 0;
-		}
 	struct evm *by_slot[TIERD_MAX_VMS] = { NULL };
+	long from[TIERD_MAX_VMS], to[TIERD_MAX_VMS];
+	bool seen[TIERD_MAX_VMS], merge[TIERD_MAX_VMS];
 
+	for (int i = 0; i < TIERD_MAX_VMS; i++) {
+		from[i] = to[i] = 0;
+		seen[i] = false;
+		merge[i] = true;
+	}
 	for (int i = 0; i < e->nvm; i++)
 		if (e->vm[i]->slot < TIERD_MAX_VMS)
 			by_slot[e->vm[i]->slot] = e->vm[i];
+	/* each slot's stretch of readings, and whether it is one, in order */
 	for (long j = 0; j < nh; j++) {
+		uint32_t s = h[j].slot;
+
+		if (s >= TIERD_MAX_VMS)
+			continue;
+		if (!seen[s]) {
+			seen[s] = true;
+			from[s] = j;
+		} else if (to[s] != j || h[j].region < h[j - 1].region) {
+			merge[s] = false;	/* others' readings in between, or out of order */
+		}
+		to[s] = j + 1;
+	}
+	for (int i = 0; i < e->nvm; i++) {
+		struct evm *v = e->vm[i];
+		uint32_t s = v->slot;
+
+		if (s < TIERD_MAX_VMS && by_slot[s] == v)
+			merge[s] = merge[s] && ranges_disjoint(v);
+#ifdef READ_HEAT_NO_MERGE
+		if (s < TIERD_MAX_VMS)
+			merge[s] = false;
+#endif
+		if (s >= TIERD_MAX_VMS || by_slot[s] != v || !merge[s]) {
+			for (size_t k = 0; k < v->nr; k++)
+				heat_decay(e, &v->r[k]);
+			continue;
+		}
+		long j = from[s], end = to[s];
+
+		for (int g = 0; g < v->nrg; g++) {
+			const struct erange *rg = &v->rg[g];
+			struct region *r = &v->r[rg->ridx];
+
+			for (uint64_t n = rg->first; n <= rg->last; n++, r++) {
+				heat_decay(e, r);
+				while (j < end && h[j].region < n)
+					j++;	/* in no range: region_of finds none */
+				for (; j < end && h[j].region == n; j++)
+					heat_add(e, r, &h[j]);
+			}
+		}
+	}
+	/* the rest: readings of VMs not merged, as they come */
+	bool rest = false;
+
+	for (int i = 0; i < TIERD_MAX_VMS; i++)
+		rest |= seen[i] && by_slot[i] && !merge[i];
+	for (long j = 0; rest && j < nh; j++) {
 		struct evm *v = h[j].slot < TIERD_MAX_VMS ? by_slot[h[j].slot] : NULL;
 
-		if (!v)
+		if (!v || merge[h[j].slot])
 			continue;
 		struct region *r = region_of(v, h[j].region);
 
-		if (!r)
-			continue;
-		uint64_t cum = engine_heat_cum(&h[j], e->s.scan_via != NULL);
-
-		if (cum >= r->cum && !blackout(e, r)) {
-			r->delta = (double)(cum - r->cum);
-			r->heat += r->delta;
-			r->warmth += r->delta;
-		}
-		r->cum = cum;
+		if (r)
+			heat_add(e, r, &h[j]);
 	}
 }
 
@@ -590,16 +684,12 @@ static void exact_totals(struct engine *e, struct evm *v)
 static void placement(struct engine *e, struct evm *v)
 {
 	uint64_t booked = v->dram_est;	/* as the last epoch's moves left it */
+	uint64_t pages[3];		/* sampled: in DRAM, on the slow tier, absent */
 
-	e->mv->where(e, v);
-	v->dram_est = v->slow_bytes = v->absent_bytes = 0;
-	for (size_t k = 0; k < v->nr; k++) {
-		struct region *r = &v->r[k];
-
-		v->dram_est += (uint64_t)r->fast * SAMPLE;
-		v->slow_bytes += (uint64_t)r->slow * SAMPLE;
-		v->absent_bytes += (uint64_t)(r->npg - r->fast - r->slow) * SAMPLE;
-	}
+	e->mv->where(e, v, pages);
+	v->dram_est = pages[0] * SAMPLE;
+	v->slow_bytes = pages[1] * SAMPLE;
+	v->absent_bytes = pages[2] * SAMPLE;
 	/* the budget is held against exact figures, not the sample */
 	uint64_t sampled = v->dram_est;
 
@@ -954,6 +1044,7 @@ struct plan {
 	bool yielding;			/* the kernel promotes this VM's pages: no demotions */
 	bool fill;			/* the budget's rest goes to the warmest (by_warmth) */
 	size_t nord;			/* regions with sampled pages: by_heat's items */
+	size_t nabove;			/* of them at or above the hot line: by_heat's first */
 	size_t nf, nw;			/* by_warmth's items; by_want's (the DRAM set's slow regions) */
 	double mean, hot_min;		/* the VM's mean heat; the hot line (thr x mean) */
 	bool by_lru;			/* over budget, memory.reclaim took the excess */
@@ -1035,10 +1126,18 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		size_t i = by_heat.a[k].idx;	/* index order: nothing sorted yet */
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
+		bool above = r->heat > 0 && r->heat >= p->hot_min;
 
+		/* the ones above the line to the front of by_heat (each item
+		 * still met once, in index order): they are the order's first */
+		if (above) {
+			struct oitem t = by_heat.a[p->nabove];
+			by_heat.a[p->nabove++] = by_heat.a[k];
+			by_heat.a[k] = t;
+		}
 		/* hot once it has been above the threshold two epochs running,
 		 * so one lucky early fault does not pull a region in */
-		r->streak = r->heat > 0 && r->heat >= p->hot_min ? r->streak + 1 : 0;
+		r->streak = above ? r->streak + 1 : 0;
 		/* a region that ping-ponged must stay hot 2 epochs longer per
 		 * ping-pong before it is promoted again: its heat is noise */
 		if (r->pp && (int64_t)e->epoch - r->moved_at > 4 * PINGPONG_EPOCHS)
@@ -1053,6 +1152,7 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		r->shield_until = e->epoch + SHIELD_EPOCHS;
 		v->hot_bytes += b;
 	}
+	order_split(&by_heat, p->nabove);
 }
 
 /* Region i joins the DRAM set (its slow ones into by_want). */
@@ -1083,13 +1183,11 @@ static void want(struct evm *v, struct plan *p, size_t i, uint64_t b)
  */
 static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
 {
-	for (size_t k = 0; k < p->nord; k++) {
+	for (size_t k = 0; k < p->nabove; k++) {	/* the rest are colder: not hot */
 		size_t i = order_at(&by_heat, k)->idx;
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 
-		if (!(r->heat > 0 && r->heat >= p->hot_min))
-			break;		/* the rest are colder still */
 		if (!r->hot)
 			continue;
 		if (v->want_bytes + b > p->budget) {
@@ -1490,8 +1588,9 @@ void engine_epoch(struct engine *e)
 /* ---- the movers: the kernel's and the simulated ---- */
 
 /* where each region's sampled pages are: move_pages, query only */
-static void kernel_where(struct engine *e, struct evm *v)
+static void kernel_where(struct engine *e, struct evm *v, uint64_t sum[3])
 {
+	sum[0] = sum[1] = sum[2] = 0;
 	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
 		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
 
@@ -1512,6 +1611,9 @@ static void kernel_where(struct engine *e, struct evm *v)
 			else
 				r->slow++;
 		}
+		sum[0] += r->fast;
+		sum[1] += r->slow;
+		sum[2] += r->npg - r->fast - r->slow;
 	}
 }
 
@@ -1611,13 +1713,53 @@ const struct mover mover_kernel = {
  * region in DRAM: what the samples miss, as in the lab), memory.reclaim demotes whole regions in
  * address order (no LRU to ask), free memory is e->sim_free[node].
  */
-static void sim_where(struct engine *e, struct evm *v)
+static void sim_where(struct engine *e, struct evm *v, uint64_t sum[3])
 {
+	uint64_t fast = 0, slow = 0, regions = 0;
+
 	(void)e;
 	for (size_t k = 0; k < v->nr; k++) {
-		v->r[k].fast = v->sim_fast[k];
-		v->r[k].slow = (uint32_t)v->r[k].npg - v->sim_fast[k];
+		struct region *r = &v->r[k];
+		uint32_t f = v->sim_fast[k];
+
+		r->fast = f;
+		r->slow = r->npg - f;
+		fast += f;
+		slow += r->slow;
+		regions += f != 0;
 	}
+	/* numa_maps from here on, kept by the moves (the kernel's is
+	 * one read of a file, not a walk of the regions) */
+	v->sim_fast_pages = fast;
+	v->sim_slow_pages = slow;
+	v->sim_fast_regions = regions;
+	v->sim_valid = true;
+	sum[0] = fast;
+	sum[1] = slow;
+	sum[2] = 0;
+}
+
+/* numa_maps' counts from the truth, without where() */
+static void sim_count(struct evm *v)
+{
+	v->sim_fast_pages = v->sim_slow_pages = v->sim_fast_regions = 0;
+	for (size_t k = 0; k < v->nr; k++) {
+		v->sim_fast_pages += v->sim_fast[k];
+		v->sim_slow_pages += v->r[k].npg - v->sim_fast[k];
+		v->sim_fast_regions += v->sim_fast[k] != 0;
+	}
+	v->sim_valid = true;
+}
+
+/* region k's pages in DRAM in the simulated truth set to f */
+static void sim_set(struct evm *v, size_t k, uint32_t f)
+{
+	uint32_t was = v->sim_fast[k];
+
+	v->sim_fast[k] = f;
+	v->sim_fast_pages += (uint64_t)f - was;
+	v->sim_slow_pages += (uint64_t)was - f;
+	v->sim_fast_regions += (uint64_t)(f != 0) - (was != 0);
 }
 
 static long sim_move_pages(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status)
@@ -1631,7 +1773,7 @@ static long sim_move_pages(struct engine *e, struct evm *v, size_t n, void **pag
 	size_t k0 = (size_t)(r - v->r);
 
 	if (nodes)
-		v->sim_fast[k0] = is_fast(e, nodes[0]) ? (uint32_t)r->npg : 0;
+		sim_set(v, k0, is_fast(e, nodes[0]) ? r->npg : 0);
 	for (size_t k = 0; k < n; k++)	/* sampled page k / STRIDE */
 		status[k] = k / STRIDE < v->sim_fast[k0] ? e->topo.first_fast : e->topo.first_slow;
 	return 0;
@@ -1642,10 +1784,10 @@ static int sim_node_bytes(struct engine *e, struct evm *v, uint64_t *bytes, int 
 	if (e->topo.first_fast >= max_nodes || e->topo.first_slow >= max_nodes)
 		return -1;
 	memset(bytes, 0, max_nodes * sizeof(*bytes));
-	for (size_t k = 0; k < v->nr; k++) {
-		bytes[e->topo.first_fast] += (uint64_t)v->sim_fast[k] * SAMPLE + (v->sim_fast[k] ? e->sim_extra : 0);
-		bytes[e->topo.first_slow] += (uint64_t)(v->r[k].npg - v->sim_fast[k]) * SAMPLE;
-	}
+	if (!v->sim_valid)		/* no where() yet: count them */
+		sim_count(v);
+	bytes[e->topo.first_fast] = v->sim_fast_pages * SAMPLE + v->sim_fast_regions * e->sim_extra;
+	bytes[e->topo.first_slow] = v->sim_slow_pages * SAMPLE;
 	return 0;
 }
 
@@ -1657,7 +1799,10 @@ static int sim_reclaim(struct engine *e, struct evm *v, uint64_t bytes, const ch
 	*how = "";
 	for (size_t k = 0; k < v->nr && got < bytes; k++) {
 		got += (uint64_t)v->sim_fast[k] * SAMPLE;
-		v->sim_fast[k] = 0;
+		if (v->sim_valid)
+			sim_set(v, k, 0);
+		else
+			v->sim_fast[k] = 0;
 	}
 	return 0;	/* less than asked, maybe, as memory.reclaim's -EAGAIN */
 }
@@ -1855,7 +2000,7 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
-	if (!(v->r = calloc(nr, sizeof(*v->r)))) {
+	if (!(v->r = regions_grow(NULL, 0, nr))) {
 		free_evm(v);
 		return -1;
 	}

@@ -10,26 +10,34 @@
 #include "topo.h"
 #include "vm.h"
 
-/* One 2 MiB region of a VM's guest RAM (engine.c; the unit tests build them). */
+/*
+ * One 2 MiB region of a VM's guest RAM (engine.c; the unit tests build
+ * them). The fields every per-region pass of an epoch reads (the heat,
+ * the placement's counts, the hot set's) come first and fill the first of
+ * its two cache lines; the rest, for moves only, the second. Arrays of
+ * them are 64-byte aligned (engine.c allocates them so).
+ */
 struct region {
 	double heat;
 	double warmth;			/* heat over a longer time: orders the fill */
-	uint64_t cum;			/* cumulative score last read */
 	double delta;			/* this epoch's score */
-	size_t pg0, npg;		/* its sampled pages in evm.pages */
-	uint64_t lo, hi;		/* its bytes of guest RAM, [lo, hi) */
-	uint32_t fast, slow;		/* pages on each tier */
+	uint64_t cum;			/* cumulative score last read */
 	int64_t moved_at;		/* epoch of its last migration, -1 */
-	int dir;			/* +1 promoted, -1 demoted */
+	uint32_t fast, slow;		/* pages on each tier */
+	uint32_t npg;			/* its sampled pages in evm.pages, from pg0 */
 	int streak;			/* epochs in a row at or above the hot threshold */
 	int pp;				/* its ping-pongs of late: it must be hot longer */
 	bool hot, want;
+	/* the second cache line */
+	int dir __attribute__((aligned(64)));	/* +1 promoted, -1 demoted */
 	int range;			/* its range in evm.vm.ram */
+	size_t pg0;
+	uint64_t lo, hi;		/* its bytes of guest RAM, [lo, hi) */
 	uint32_t unmovable;		/* pages move_pages refused at the last try */
 	int fails;			/* tries in a row that moved under half of it */
 	int64_t retry_at;		/* backed off until this epoch */
 	uint64_t shield_until;		/* epoch before which memory.low covers it; 0 never */
-};
+} __attribute__((aligned(64)));
 struct engine;
 struct evm;
 
@@ -42,8 +50,9 @@ struct evm;
  */
 struct mover {
 	const char *name;
-	/* each region's sampled pages on each tier: r->fast, r->slow (absent: neither) */
-	void (*where)(struct engine *e, struct evm *v);
+	/* each region's sampled pages on each tier: r->fast, r->slow (absent:
+	 * neither), and their sums over the VM in pages: fast, slow, absent */
+	void (*where)(struct engine *e, struct evm *v, uint64_t sum[3]);
 	/* move_pages(2) for the VM's pages: to nodes[], or (nodes NULL) only
 	 * where they are, into status[]; as move_pages, errno set on -1 */
 	long (*move_pages)(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status);
@@ -118,6 +127,10 @@ struct evm {
 	int steady;
 	double incoming_since;
 	uint32_t *sim_fast;		/* the simulated mover's truth: each region's sampled pages in DRAM */
+	/* and its numa_maps: pages (sampled) in and out of DRAM, regions in
+	 * DRAM, as of sim_valid (where() counts them, moves keep them) */
+	uint64_t sim_fast_pages, sim_slow_pages, sim_fast_regions;
+	bool sim_valid;
 };
 
 struct engine {

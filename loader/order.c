@@ -49,6 +49,19 @@ static void swap(struct oitem *a, size_t i, size_t j)
 	a[j] = t;
 }
 
+void order_split(struct order *o, size_t c)
+{
+	size_t m = 0;
+
+	if (!c || c > o->n)
+		return;
+	for (size_t i = 1; i < c; i++)	/* the last of them in the order */
+		if (oitem_before(&o->a[m], &o->a[i]))
+			m = i;
+	swap(o->a, m, c - 1);
+	o->fixed[c - 1] = 1;
+}
+
 const struct oitem *order_at(struct order *o, size_t p)
 {
 	struct oitem *a = o->a;

@@ -41,6 +41,10 @@ static inline bool oitem_before(const struct oitem *x, const struct oitem *y)
 int order_reserve(struct order *o, size_t n);
 /* a[0..n) filled: start ordering them. */
 void order_start(struct order *o, size_t n);
+/* Right after order_start, with a[0..c) the first c items of the order
+ * (in any arrangement; the caller partitioned them so): the boundary
+ * fixed, at the cost of one look at those c. */
+void order_split(struct order *o, size_t c);
 /* The item at sorted position p (< n). */
 const struct oitem *order_at(struct order *o, size_t p);
 void order_free(struct order *o);

@@ -31,7 +31,7 @@ int main(void)
 	struct order o = { 0 };
 
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
-		for (int how = 0; how < 4; how++) {
+		for (int how = 0; how < 6; how++) {	/* 4, 5: walks 0 and 3 after order_split */
 			size_t n = sizes[si], bad = 0;
 			struct oitem *ref = malloc((n + 1) * sizeof(*ref));
 
@@ -44,8 +44,19 @@ int main(void)
 			}
 			qsort(ref, n, sizeof(*ref), cmp);
 			order_start(&o, n);
+			if (how >= 4) {		/* those above a k1 to the front, as engine.c's rank does */
+				size_t c = 0;
+				for (size_t i = 0; i < n; i++)
+					if (o.a[i].k1 > 3.5) {
+						struct oitem t = o.a[c];
+						o.a[c++] = o.a[i];
+						o.a[i] = t;
+					}
+				order_split(&o, c);
+			}
+			int walk = how == 4 ? 0 : how == 5 ? 3 : how;
 			for (size_t s = 0; s < n; s++) {
-				size_t p = how == 0 ? s : how == 1 ? n - 1 - s : how == 2 ? (s % 2 ? n - 1 - s / 2 : s / 2)
+				size_t p = walk == 0 ? s : walk == 1 ? n - 1 - s : walk == 2 ? (s % 2 ? n - 1 - s / 2 : s / 2)
 											   : (size_t)(rnd() % n);
 				const struct oitem *it = order_at(&o, p);
 				bad += it->idx != ref[p].idx;

@@ -111,13 +111,22 @@ int main(int argc, char **argv)
 		{ 1, 1 }, { 1, 4 }, { 1, 16 }, { 1, 64 }, { 1, 256 }, { 1, 1024 },
 		{ 16, 64 }, { 64, 16 }, { 256, 4 },
 	};
-	int n = argc > 1 ? atoi(argv[1]) : (int)(sizeof(cases) / sizeof(cases[0]));
+	int ncases = (int)(sizeof(cases) / sizeof(cases[0]));
+	int first = 0, n = ncases;
+
+	/* bench-loop [N]: the first N rows; bench-loop -c I: row I alone (0-based, for perf) */
+	if (argc > 2 && !strcmp(argv[1], "-c")) {
+		first = atoi(argv[2]);
+		n = first + 1;
+	} else if (argc > 1) {
+		n = atoi(argv[1]);
+	}
 
 	log_init(LOG_ERR);
 	printf("| VMs x guest RAM | total | regions (2 MiB) | ms per epoch | ns per region | tables (real engine) | of guest RAM | hot set found | moved in %d epochs |\n",
 	       WARM + TIMED);
 	printf("|---|---|---|---|---|---|---|---|---|\n");
-	for (int i = 0; i < n && i < (int)(sizeof(cases) / sizeof(cases[0])); i++)
+	for (int i = first; i < n && i < ncases; i++)
 		run(cases[i].nvm, cases[i].gib << 30, stdout);
 	return 0;
 }

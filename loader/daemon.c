@@ -134,15 +134,22 @@ static void signals_read(int fd)
 		*(si.ssi_signo == SIGHUP ? &hup : &stop) = 1;
 }
 
-/* The epoch's timer (a timerfd, CLOCK_MONOTONIC as now_s) set to fire at `at`. */
-static void timer_at(int fd, double at)
+/* The epoch's timer (a timerfd, CLOCK_MONOTONIC as now_s) set to fire at
+ * `at`; false (said once) if it cannot be, and then poll's own timeout
+ * must keep the epoch. */
+static bool timer_at(int fd, double at)
 {
 	struct itimerspec it = { .it_value = { .tv_sec = (time_t)at, .tv_nsec = (long)((at - (double)(time_t)at) * 1e9) } };
+	static bool said;
 
 	if (!it.it_value.tv_sec && !it.it_value.tv_nsec)
 		it.it_value.tv_nsec = 1;	/* zero would disarm it */
-	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &it, NULL))
-		warn("timerfd_settime: %s", strerror(errno));
+	if (!timerfd_settime(fd, TFD_TIMER_ABSTIME, &it, NULL))
+		return true;
+	if (!said)
+		warn("timerfd_settime: %s; the epoch is kept by poll's timeout", strerror(errno));
+	said = true;
+	return false;
 }
 
 static struct managed *managed(long vmid)
@@ -531,25 +538,29 @@ static const struct option *long_options(void)
 /*
  * 1. wait: for a signal, the epoch's timer (at `next`) or the socket, in
  * one poll, and never on one client; then serve the socket's clients.
+ * With next <= now (the last epoch ran past the next one's start) it does
+ * not wait: it only reads what signals and clients have sent, so that back
+ * to back epochs still stop on SIGTERM and answer the socket.
  */
 static void wait_for(struct ctl *ctl, int sfd, int tfd, double now, double next)
 {
 	struct pollfd p[3 + CTL_MAX_CLIENTS];
 	int np = 0, is = -1, it = -1;
+	double until = next;
 
 	if (sfd >= 0) {
 		is = np;
 		p[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	}
-	if (tfd >= 0) {
-		timer_at(tfd, next);
+	if (tfd >= 0 && next > now && timer_at(tfd, next)) {
 		it = np;
 		p[np++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+		until = now + 86400;
 	}
 	int nc = ctl_pollfds(ctl, p + np, CTL_MAX_CLIENTS + 1);
 
-	/* poll's timeout: the clients' deadlines (and the epoch, with no timer) */
-	if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(ctl, now, tfd >= 0 ? now + 86400 : next)) > 0) {
+	/* poll's timeout: the clients' deadlines, and the epoch without a timer */
+	if (poll(p, (nfds_t)(np + nc), ctl_wait_ms(ctl, now, until)) > 0) {
 		uint64_t n;
 
 		if (is >= 0 && p[is].revents)
@@ -766,6 +777,10 @@ static int run(int argc, char **argv, bool daemon_only)
 			wait_for(&ctl, sfd, tfd, now, next);
 			continue;
 		}
+		/* an epoch that ran long: signals and clients before the next */
+		wait_for(&ctl, sfd, tfd, now, now);
+		if (stop)
+			break;
 		reload(false);
 		engine_epoch(&d.e);
 		reconcile();

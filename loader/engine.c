@@ -1230,8 +1230,14 @@ static void over_budget(struct engine *e, struct evm *v, struct plan *p, struct 
 	for (size_t k = p->nord; k-- > 0 && m->left > 0 && v->dram_est > p->budget && !p->yielding && !p->by_lru;) {
 		struct region *r = &v->r[order_at(&by_heat, k)->idx];
 		if (r->fast && !(v->pol.pin_hot && r->hot && !v->budget_bound)) {	/* hot implies warm */
+			bool was_slow = r->slow;	/* then it is in by_want already */
 			m->left -= (double)move_region(e, v, r, false);
 			p->nover++;
+			/* a wanted region seen all in DRAM, over a budget that the
+			 * exact figure broke: promoted again at its place, as any
+			 * wanted region with slow pages is */
+			if (r->want && !was_slow && r->slow)
+				late[p->nlate++] = (size_t)(r - v->r);
 		}
 	}
 }

@@ -31,3 +31,6 @@ tierd_service() {
 	DAEMON_PID=$(systemctl show -P MainPID tierd)
 }
 journal() { journalctl -b -u tierd --no-pager -o cat; }
+# journal_has PATTERN: grep -q would stop reading at the first match, and
+# under pipefail journalctl's SIGPIPE would then fail the pipeline
+journal_has() { journal | grep -c -- "$1" >/dev/null; }

@@ -47,15 +47,23 @@ struct {
 	__type(value, struct heat_val);
 } heat SEC(".maps");
 
-/* Recent NUMA-balancing scan windows per VM, newest at next - 1. */
+/*
+ * Recent NUMA-balancing scan windows per VM, newest at next - 1. A window
+ * is one change_prot_numa() call: t when it began, t_end when it returned
+ * (0 while it runs). Protecting a window takes time (a 256 MiB window of
+ * 4 KiB pages, tens of ms under TCG) and the thread that protects it is one
+ * of the VM's own, which touches no guest RAM until it is done; see
+ * prot_time for when a fault's wait is counted from.
+ */
 #define SCAN_RING 16
 struct scan_win {
-	__u64 start, end, t;
+	__u64 start, end, t, t_end;
 };
 
 struct scans {
 	__u32 next;
-	__u32 pad;
+	__u32 open;			/* 1 + index of the window being swept, or 0 */
+	__u64 ns_per_page;		/* the last finished window's sweep, per 4 KiB */
 	struct scan_win w[SCAN_RING];
 };
 
@@ -111,32 +119,53 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 }
 
 /*
- * Weight of a fault at addr: 1e15 / (ns since the newest scan window that
- * covers it)^2, the latency taken as at least TIERD_LAT_FLOOR_NS (1 ms: so
- * 1000 .. 0), or 0 if no recorded window covers it. The floor is where
- * "touched at once" ends: at 1 ms, lab regions touched a few hundred times a
- * second score half as much as hot ones; at 100 us a fifth, but a lucky
- * early fault of a cold region then weighs so much that the lab's
- * heat-precision test found 27 of the 32 hottest in the hot set, not 32.
- * Squared, because after a scan the hot
- * regions fault first but not at once: each hint fault takes its time, so
- * the last hot region of a large hot set may fault as late as the first
- * cold ones; 1/latency^2 makes the score a near-threshold "faulted early"
- * count, which keeps hot and cold apart where 1/latency blurs them.
+ * When the wait for a fault at addr began, in window w: once the window is
+ * swept, its end (the sweeping thread touches nothing before it, and for
+ * the VM's other threads the end is late by at most the sweep); while it
+ * is being swept, its start plus the sweep time to addr's offset, at the
+ * last finished window's rate. 0 if w had not reached addr by now (then
+ * the fault is not this window's).
+ */
+static __always_inline __u64 prot_time(const struct scans *sc, const struct scan_win *w,
+				       __u64 addr, __u64 now)
+{
+	__u64 t;
+
+	if (w->t_end)
+		t = w->t_end;
+	else
+		t = w->t + sc->ns_per_page * ((addr - w->start) >> 12);
+	return t <= now ? t : 0;
+}
+
+/*
+ * Weight of a fault at addr: 1e15 / (ns it waited, from prot_time of the
+ * newest recorded window that covers it)^2, the wait taken as at least
+ * TIERD_LAT_FLOOR_NS (1 ms: so 1000 .. 0), or 0 if no recorded window
+ * covers it. The floor is where "touched at once" ends. After a scan the
+ * hot regions fault first but not at once: each hint fault takes its time
+ * (tens of us under TCG), so a hot set's regions fault one after another
+ * over about a millisecond, and a region that faults sooner than the floor
+ * is no hotter for it. With a 100 us floor the few regions that happened to
+ * fault first, hot or not, outweighed the rest of the hot set (the lab's
+ * heat-precision found 17 and 23 of the 32 hottest in the hot set, not 32).
+ * Squared, so that a late fault weighs next to nothing and a region's
+ * score is near a count of the scans after which it faulted early.
  */
 #define WEIGHT_SCALE 1000000000000000ULL
 static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
-	__u64 best = 0, lat;
+	__u64 best = 0, lat, t;
 
 	if (!sc)
 		return 0;
 	for (__u32 i = 0; i < SCAN_RING; i++) {
 		struct scan_win *w = &sc->w[i];
 
-		if (addr >= w->start && addr < w->end && w->t > best && w->t <= now)
-			best = w->t;
+		if (addr >= w->start && addr < w->end && w->t && w->t <= now &&
+		    (t = prot_time(sc, w, addr, now)) > best)
+			best = t;
 	}
 	if (!best)
 		return 0;
@@ -167,10 +196,43 @@ static __always_inline int record_scan(__u64 start, __u64 end)
 	/* one scanner per mm at a time (task_numa_work), so no atomics */
 	i = sc->next++ & (SCAN_RING - 1);
 	sc->w[i].t = 0;			/* not matched while half written */
+	sc->w[i].t_end = 0;
 	sc->w[i].start = start;
 	sc->w[i].end = end;
 	sc->w[i].t = bpf_ktime_get_ns();
+	sc->open = i + 1;
 	vm_stat_add(slot, VS_SCANS, 1);
+	return 0;
+}
+
+/* change_prot_numa() returned: the open window is swept. */
+static __always_inline int end_scan(void)
+{
+	struct vm_cfg *vm = current_vm();
+	struct scan_win *w;
+	struct scans *sc;
+	__u64 pages, now;
+	__u32 slot, i;
+
+	if (!vm)
+		return 0;
+	slot = vm->slot;
+	sc = bpf_map_lookup_elem(&scans, &slot);
+	if (!sc || !sc->open)
+		return 0;
+	i = (sc->open - 1) & (SCAN_RING - 1);
+	sc->open = 0;
+	w = &sc->w[i];
+	now = bpf_ktime_get_ns();
+	if (!w->t || now < w->t)
+		return 0;
+	w->t_end = now;
+	pages = (w->end - w->start) >> 12;
+	if (pages) {
+		sc->ns_per_page = (now - w->t) / pages;
+		vm_stat_add(slot, VS_SWEEP_NS, now - w->t);
+		vm_stat_add(slot, VS_SWEEP_PAGES, pages);
+	}
 	return 0;
 }
 
@@ -224,10 +286,22 @@ int BPF_PROG(scan_fentry, struct vm_area_struct *vma, unsigned long addr, unsign
 	return record_scan(addr, end);
 }
 
+SEC("fexit/change_prot_numa")
+int BPF_PROG(scan_fexit, struct vm_area_struct *vma, unsigned long addr, unsigned long end)
+{
+	return end_scan();
+}
+
 SEC("kprobe/change_prot_numa")
 int BPF_KPROBE(scan_kprobe, struct vm_area_struct *vma, unsigned long addr, unsigned long end)
 {
 	return record_scan(addr, end);
+}
+
+SEC("kretprobe/change_prot_numa")
+int BPF_KRETPROBE(scan_kretprobe)
+{
+	return end_scan();
 }
 
 SEC("fentry/handle_mm_fault")

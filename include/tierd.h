@@ -81,6 +81,8 @@ enum vm_stat {
 	VS_MIGRATE_FAILED,	/* pages that failed to migrate */
 	VS_SCANS,		/* NUMA-balancing scan windows recorded */
 	VS_HINTED,		/* sampled faults inside a recorded window */
+	VS_SWEEP_NS,		/* time spent protecting recorded windows */
+	VS_SWEEP_PAGES,		/* and their size, in 4 KiB pages */
 	NR_VM_STATS,
 };
 

@@ -194,8 +194,9 @@ static struct heat_bpf *try_heat(struct samplers *s, const struct sampler_opts *
 
 static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts *o, int via, bool scan)
 {
-	struct bpf_program *sprog = NULL;
-	const char *sdesc = via == HEAT_FENTRY ? "fentry/change_prot_numa" : "kprobe/change_prot_numa";
+	struct bpf_program *sprog = NULL, *eprog = NULL;
+	const char *sdesc = via == HEAT_FENTRY ? "fentry+fexit/change_prot_numa" :
+						 "kprobe+kretprobe/change_prot_numa";
 	struct perf_event_attr attr;
 	struct bpf_program *prog;
 	struct heat_bpf *skel;
@@ -224,7 +225,9 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 	bpf_program__set_autoload(prog, true);
 	if (scan) {
 		sprog = via == HEAT_FENTRY ? skel->progs.scan_fentry : skel->progs.scan_kprobe;
+		eprog = via == HEAT_FENTRY ? skel->progs.scan_fexit : skel->progs.scan_kretprobe;
 		bpf_program__set_autoload(sprog, true);
+		bpf_program__set_autoload(eprog, true);
 	}
 	skel->rodata->region_shift = o->region_shift;
 	bpf_map__set_max_entries(skel->maps.heat, o->max_regions);
@@ -265,8 +268,17 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 				skel->links.scan_fentry = l;
 			else
 				skel->links.scan_kprobe = l;
+			if (!(l = bpf_program__attach(eprog))) {
+				e = -errno;
+				record(s, "heat-scan", sdesc, e, "attach (exit): %s", explain(e));
+				goto fail;
+			}
+			if (via == HEAT_FENTRY)
+				skel->links.scan_fexit = l;
+			else
+				skel->links.scan_kretprobe = l;
 			s->scan_via = sdesc;
-			record(s, "heat-scan", sdesc, 0, "attached: faults weighted by scan-to-fault latency");
+			record(s, "heat-scan", sdesc, 0, "attached: faults weighted by protect-to-fault latency");
 		}
 	} else {
 		if (via == HEAT_PERF_SW) {

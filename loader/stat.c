@@ -235,6 +235,8 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		json_ku64(&j, "sampled", d[VS_SAMPLED]);
 		json_ku64(&j, "hinted", d[VS_HINTED]);
 		json_ku64(&j, "scans", d[VS_SCANS]);
+		/* how long protecting guest RAM took, per MiB (0: no window swept) */
+		json_ku64(&j, "sweep_ns_per_mib", d[VS_SWEEP_PAGES] ? d[VS_SWEEP_NS] * 256 / d[VS_SWEEP_PAGES] : 0);
 		json_ku64(&j, "throttled", d[VS_THROTTLED]);
 		json_ku64(&j, "out_of_range", d[VS_OUT_OF_RANGE]);
 		json_ku64(&j, "map_full", d[VS_MAP_FULL]);

@@ -15,10 +15,12 @@
  * hint fault per scan whether it is touched a thousand times a second or
  * once. What separates them is how soon after the scan the fault comes,
  * which is how the kernel's own tiering judges hotness (its "hint fault
- * latency"), at a finer grain here: scan_fentry/scan_kprobe record each
- * change_prot_numa() window of a tracked VM (start, end, time) in a small
- * ring per VM, and a fault inside a recorded window adds a weight falling
- * with its scan-to-fault latency to its region's score (see fault_weight).
+ * latency"), at a finer grain here: scan_fentry/scan_kprobe and
+ * scan_fexit/scan_kretprobe record each change_prot_numa() window of a
+ * tracked VM (its range, when it began and ended, which thread swept it)
+ * in a small ring per VM, and a fault inside a recorded window adds a
+ * weight falling with how long the page waited for it to its region's
+ * score (see prot_time and fault_weight).
  *
  * Three interchangeable entry points, chosen by the loader after probing:
  *   heat_fentry  fentry/handle_mm_fault (cheapest; not every kernel allows it)
@@ -50,20 +52,22 @@ struct {
 /*
  * Recent NUMA-balancing scan windows per VM, newest at next - 1. A window
  * is one change_prot_numa() call: t when it began, t_end when it returned
- * (0 while it runs). Protecting a window takes time (a 256 MiB window of
- * 4 KiB pages, tens of ms under TCG) and the thread that protects it is one
- * of the VM's own, which touches no guest RAM until it is done; see
- * prot_time for when a fault's wait is counted from.
+ * (0 while it runs), tid the thread that swept it. Protecting a window
+ * takes time (a 256 MiB window of 4 KiB pages, tens of ms under TCG) and
+ * the thread that protects it is one of the VM's own, which touches no
+ * guest RAM until it is done; see prot_time for when a fault's wait is
+ * counted from.
  */
 #define SCAN_RING 16
 struct scan_win {
 	__u64 start, end, t, t_end;
+	__u32 tid, pad;
 };
 
 struct scans {
 	__u32 next;
 	__u32 open;			/* 1 + index of the window being swept, or 0 */
-	__u64 ns_per_page;		/* the last finished window's sweep, per 4 KiB */
+	__u64 ns_per_mib;		/* sweep time per MiB, averaged over windows */
 	struct scan_win w[SCAN_RING];
 };
 
@@ -119,22 +123,25 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 }
 
 /*
- * When the wait for a fault at addr began, in window w: once the window is
- * swept, its end (the sweeping thread touches nothing before it, and for
- * the VM's other threads the end is late by at most the sweep); while it
- * is being swept, its start plus the sweep time to addr's offset, at the
- * last finished window's rate. 0 if w had not reached addr by now (then
- * the fault is not this window's).
+ * When the wait for a fault at addr by thread tid began, in window w:
+ * - for the thread that swept w, once it is swept, its end: that thread
+ *   touched nothing while it swept;
+ * - for the VM's other threads, when the sweep reached addr: w's start
+ *   plus the sweep time to addr's offset, at w's own rate once it is swept,
+ *   at the average rate of earlier windows while it is being swept.
+ * 0 if w had not reached addr by now (then the fault is not this window's).
  */
 static __always_inline __u64 prot_time(const struct scans *sc, const struct scan_win *w,
-				       __u64 addr, __u64 now)
+				       __u64 addr, __u64 now, __u32 tid)
 {
-	__u64 t;
+	__u64 pages = (w->end - w->start) >> 12, off = (addr - w->start) >> 12, t;
 
-	if (w->t_end)
+	if (w->t_end && tid == w->tid)
 		t = w->t_end;
+	else if (w->t_end && pages)
+		t = w->t + (w->t_end - w->t) * off / pages;
 	else
-		t = w->t + sc->ns_per_page * ((addr - w->start) >> 12);
+		t = w->t + ((sc->ns_per_mib * off) >> 8);
 	return t <= now ? t : 0;
 }
 
@@ -153,7 +160,7 @@ static __always_inline __u64 prot_time(const struct scans *sc, const struct scan
  * score is near a count of the scans after which it faulted early.
  */
 #define WEIGHT_SCALE 1000000000000000ULL
-static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
+static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u32 tid)
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
 	__u64 best = 0, lat, t;
@@ -164,7 +171,7 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now)
 		struct scan_win *w = &sc->w[i];
 
 		if (addr >= w->start && addr < w->end && w->t && w->t <= now &&
-		    (t = prot_time(sc, w, addr, now)) > best)
+		    (t = prot_time(sc, w, addr, now, tid)) > best)
 			best = t;
 	}
 	if (!best)
@@ -183,15 +190,20 @@ static __always_inline int record_scan(__u64 start, __u64 end)
 	struct scans *sc;
 	__u32 slot, i;
 
-	/* Only windows over guest RAM: one task_numa_work() pass goes on
-	 * through QEMU's many small mappings after the RAM, and their windows
-	 * would push the RAM's out of the ring before its faults arrive (the
-	 * last regions of guest RAM then never scored). */
-	if (!vm || !overlaps_ranges(vm, start, end))
+	if (!vm)
 		return 0;
 	slot = vm->slot;
 	sc = bpf_map_lookup_elem(&scans, &slot);
 	if (!sc)
+		return 0;
+	/* a window whose return was missed (a kretprobe can be) stays open no
+	 * longer than the next call's entry */
+	sc->open = 0;
+	/* Only windows over guest RAM: one task_numa_work() pass goes on
+	 * through QEMU's many small mappings after the RAM, and their windows
+	 * would push the RAM's out of the ring before its faults arrive (the
+	 * last regions of guest RAM then never scored). */
+	if (!overlaps_ranges(vm, start, end))
 		return 0;
 	/* one scanner per mm at a time (task_numa_work), so no atomics */
 	i = sc->next++ & (SCAN_RING - 1);
@@ -199,13 +211,15 @@ static __always_inline int record_scan(__u64 start, __u64 end)
 	sc->w[i].t_end = 0;
 	sc->w[i].start = start;
 	sc->w[i].end = end;
+	sc->w[i].tid = (__u32)bpf_get_current_pid_tgid();
 	sc->w[i].t = bpf_ktime_get_ns();
 	sc->open = i + 1;
 	vm_stat_add(slot, VS_SCANS, 1);
 	return 0;
 }
 
-/* change_prot_numa() returned: the open window is swept. */
+/* change_prot_numa() returned: the open window is swept. Windows of at
+ * least 2 MiB set the average sweep rate (3/4 old, 1/4 new). */
 static __always_inline int end_scan(void)
 {
 	struct vm_cfg *vm = current_vm();
@@ -228,8 +242,10 @@ static __always_inline int end_scan(void)
 		return 0;
 	w->t_end = now;
 	pages = (w->end - w->start) >> 12;
-	if (pages) {
-		sc->ns_per_page = (now - w->t) / pages;
+	if (pages >= 512) {
+		__u64 r = (now - w->t) * 256 / pages;
+
+		sc->ns_per_mib = sc->ns_per_mib ? (3 * sc->ns_per_mib + r) / 4 : r;
 		vm_stat_add(slot, VS_SWEEP_NS, now - w->t);
 		vm_stat_add(slot, VS_SWEEP_PAGES, pages);
 	}
@@ -257,7 +273,7 @@ static __always_inline int account(__u64 addr)
 	}
 	if (hw_samples)
 		one.score = TIERD_HW_SAMPLE_SCORE;
-	else if ((one.score = fault_weight(slot, addr, bpf_ktime_get_ns())))
+	else if ((one.score = fault_weight(slot, addr, bpf_ktime_get_ns(), (__u32)bpf_get_current_pid_tgid())))
 		vm_stat_add(slot, VS_HINTED, 1);
 	key.slot = slot;
 	key.region = addr >> region_shift;

@@ -268,17 +268,21 @@ static struct heat_bpf *try_heat1(struct samplers *s, const struct sampler_opts 
 				skel->links.scan_fentry = l;
 			else
 				skel->links.scan_kprobe = l;
+			/* without the exit program, windows stay open and faults
+			 * are timed from each window's start: still worth having */
 			if (!(l = bpf_program__attach(eprog))) {
 				e = -errno;
-				record(s, "heat-scan", sdesc, e, "attach (exit): %s", explain(e));
-				goto fail;
+				s->scan_via = via == HEAT_FENTRY ? "fentry/change_prot_numa" : "kprobe/change_prot_numa";
+				record(s, "heat-scan", sdesc, e, "attach (exit): %s; faults timed from each window's start",
+				       explain(e));
+			} else {
+				if (via == HEAT_FENTRY)
+					skel->links.scan_fexit = l;
+				else
+					skel->links.scan_kretprobe = l;
+				s->scan_via = sdesc;
+				record(s, "heat-scan", sdesc, 0, "attached: faults weighted by how long each page waited");
 			}
-			if (via == HEAT_FENTRY)
-				skel->links.scan_fexit = l;
-			else
-				skel->links.scan_kretprobe = l;
-			s->scan_via = sdesc;
-			record(s, "heat-scan", sdesc, 0, "attached: faults weighted by protect-to-fault latency");
 		}
 	} else {
 		if (via == HEAT_PERF_SW) {
@@ -527,9 +531,16 @@ int samplers_add_vm(struct samplers *s, uint64_t cgid, const struct vm_cfg *cfg)
 		free(zero);
 		return -EINVAL;
 	}
-	/* fresh counters for the slot, then make the VM visible */
+	/* fresh counters and scan windows for the slot, then make the VM visible */
 	e = bpf_map_update_elem(s->vm_stats_fd, &cfg->slot, zero, BPF_ANY);
 	free(zero);
+	if (!e && s->heat) {
+		void *none = calloc(1, bpf_map__value_size(s->heat->maps.scans));
+
+		e = !none ? -ENOMEM :
+		    bpf_map_update_elem(bpf_map__fd(s->heat->maps.scans), &cfg->slot, none, BPF_ANY) ? -errno : 0;
+		free(none);
+	}
 	if (!e && bpf_map_update_elem(s->vms_fd, &cgid, cfg, BPF_ANY))
 		e = -errno;
 	return e;

@@ -1183,8 +1183,11 @@ static void want(struct evm *v, struct plan *p, size_t i, uint64_t b)
  */
 static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
 {
+	/* a hot set within the budget is wanted whole: no need to sort it */
+	bool fits = v->hot_bytes <= p->budget;
+
 	for (size_t k = 0; k < p->nabove; k++) {	/* the rest are colder: not hot */
-		size_t i = order_at(&by_heat, k)->idx;
+		size_t i = fits ? by_heat.a[k].idx : order_at(&by_heat, k)->idx;
 		struct region *r = &v->r[i];
 		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
 

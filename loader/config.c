@@ -47,6 +47,15 @@ void config_init(struct config *c)
 	config_fix_ptrs(c);
 }
 
+void engine_opts_default(struct engine_opts *o)
+{
+	struct config c;
+
+	config_init(&c);
+	*o = c.eo;
+	o->dram_nodes = o->slow_nodes = o->pve_dir = NULL;	/* they pointed into c */
+}
+
 void config_free(struct config *c)
 {
 	free(c->vm);

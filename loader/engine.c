@@ -730,6 +730,22 @@ static bool huge_room(struct engine *e, struct evm *v, const struct ram_range *r
 
 /* Move region r's pages to the other tier, if any is on the wrong one;
  * bytes moved. Pages already on the target are left alone by the kernel. */
+/*
+ * The slow tier, full since a demotion was refused, has room again: only
+ * with SLOW_ROOM_MIN free on node, since a node that took one more region
+ * and is full again has not changed its state (why: what says so).
+ */
+static void slow_room_again(struct engine *e, int node, const char *why)
+{
+	uint64_t free_b;
+
+	if (!e->slow_full_since || (free_b = e->mv->node_free(e, node)) < SLOW_ROOM_MIN)
+		return;
+	note("the slow tier has room again (node %d: %llu MiB free; full since epoch %llu; %s): demoting", node,
+	     (unsigned long long)(free_b >> 20), (unsigned long long)e->slow_full_since, why);
+	e->slow_full_since = 0;
+}
+
 static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, bool promote)
 {
 	int target = promote ? e->topo.first_fast : e->topo.first_slow;
@@ -832,14 +848,8 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 		}
 		e->slow_full_at = e->epoch;
 	}
-	/* room again only with SLOW_ROOM_MIN free: a node that took one more
-	 * region and is full again has not changed its state (one lab run
-	 * flapped so) */
-	if (!promote && moved && !no_room && e->slow_full_since && e->mv->node_free(e, target) >= SLOW_ROOM_MIN) {
-		note("VM %ld epoch %llu: the slow tier has room again (full since epoch %llu): demoting",
-		     v->vm.vmid, (unsigned long long)e->epoch, (unsigned long long)e->slow_full_since);
-		e->slow_full_since = 0;
-	}
+	if (!promote && moved && !no_room)
+		slow_room_again(e, target, "a demotion went through");
 	if (promote) {
 		r->fast = there;
 		r->slow = total - there;
@@ -1562,14 +1572,10 @@ void engine_epoch(struct engine *e)
 
 	e->epoch++;
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
-	/* full, but no demotion has asked for a while and the node has room:
-	 * whatever freed it (a VM gone, another process), it is not full now */
-	if (e->slow_full_since && e->epoch > e->slow_full_at + 2 &&
-	    e->mv->node_free(e, e->topo.first_slow) >= SLOW_ROOM_MIN) {
-		note("the slow tier has room again (node %d: %llu MiB free; full since epoch %llu)", e->topo.first_slow,
-		     (unsigned long long)(e->mv->node_free(e, e->topo.first_slow) >> 20), (unsigned long long)e->slow_full_since);
-		e->slow_full_since = 0;
-	}
+	/* full, but no demotion has asked for a while: whatever freed the
+	 * node (a VM gone, another process), it may not be full now */
+	if (e->epoch > e->slow_full_at + 2)
+		slow_room_again(e, e->topo.first_slow, "no demotion was refused for 2 epochs");
 	for (int i = 0; i < e->nvm;) {
 		if (!still_there(e, e->vm[i]))
 			remove_vm(e, i, "the VM is gone (its QEMU exited or its pid file changed)");
@@ -1973,8 +1979,7 @@ void engine_sim_start(struct engine *e)
 	e->mv = &mover_sim;
 	e->sim_free[0] = e->sim_free[1] = 1ULL << 40;	/* 1 TiB free on each node: room everywhere */
 	e->s.scan_via = "simulated";	/* heat is the score, as with scan windows */
-	e->o.epoch_s = 2;
-	e->o.host_rate_mbs = 1024;
+	engine_opts_default(&e->o);
 	e->topo.first_fast = 0;
 	e->topo.first_slow = 1;
 	e->topo.fast = 1ULL << 0;

@@ -134,5 +134,8 @@ struct engine_opts {
 	const char *dram_nodes, *slow_nodes;
 	const char *pve_dir;		/* pmxcfs, for live-migration locks; NULL: none */
 };
+/* The host table's defaults for the engine (config.c), no nodes or
+ * pmxcfs named: what a simulated engine runs with. */
+void engine_opts_default(struct engine_opts *o);
 
 #endif

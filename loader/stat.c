@@ -184,6 +184,28 @@ static void us(struct json *j, const char *name, double ns)
 	json_knum(j, name, 1, ns / 1000.0);
 }
 
+/* One VM's figures over the run, for either printer (fig.hot: the caller frees). */
+struct vmfig {
+	uint64_t d[NR_VM_STATS], bytes[MAX_NODES], hist[TIERD_HIST_SLOTS], io_done;
+	struct region_count *hot;	/* hottest first */
+	long nhot;
+	int nodes;			/* entries of bytes[] (0: unknown) */
+};
+
+static void vm_figures(const struct host_paths *hp, const struct vm *vm, const struct snap *a, const struct snap *b,
+		       uint32_t i, struct vmfig *f)
+{
+	const struct vm_snap *va = &a->vm[i], *vb = &b->vm[i];
+
+	f->io_done = vb->io.done - va->io.done;
+	f->nhot = heat_delta(a, b, i, &f->hot);
+	f->nodes = vm_bytes_per_node(hp, vm, f->bytes, MAX_NODES) ? 0 : MAX_NODES;
+	for (int k = 0; k < NR_VM_STATS; k++)
+		f->d[k] = vb->st.v[k] - va->st.v[k];
+	hist_delta(vb->io.hist, va->io.hist, f->hist);
+	qsort(f->hot, f->nhot, sizeof(*f->hot), by_heat_desc);
+}
+
 static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int nvm, int top,
 			    const struct host_paths *hp, const struct snap *a, const struct snap *b)
 {
@@ -207,16 +229,13 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 	for (int i = 0; i < nvm; i++) {
 		const struct vm *vm = &vms[i];
 		const struct vm_snap *va = &a->vm[i], *vb = &b->vm[i];
-		uint64_t d[NR_VM_STATS], bytes[MAX_NODES], hist[TIERD_HIST_SLOTS];
-		uint64_t io_done = vb->io.done - va->io.done;
-		struct region_count *hot;
-		long nhot = heat_delta(a, b, i, &hot);
-		int nodes = vm_bytes_per_node(hp, vm, bytes, MAX_NODES) ? 0 : MAX_NODES;
+		struct vmfig fg;
 
-		for (int k = 0; k < NR_VM_STATS; k++)
-			d[k] = vb->st.v[k] - va->st.v[k];
-		hist_delta(vb->io.hist, va->io.hist, hist);
-		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
+		vm_figures(hp, vm, a, b, (uint32_t)i, &fg);
+		const uint64_t *d = fg.d, *bytes = fg.bytes, *hist = fg.hist, io_done = fg.io_done;
+		const struct region_count *hot = fg.hot;
+		long nhot = fg.nhot;
+		int nodes = fg.nodes;
 
 		json_obj(&j);
 		json_ki64(&j, "vmid", vm->vmid);
@@ -291,7 +310,7 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		us(&j, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99));
 		json_end(&j);
 		json_end(&j);
-		free(hot);
+		free(fg.hot);
 	}
 	json_end(&j);
 
@@ -366,17 +385,13 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 	for (int i = 0; i < nvm; i++) {
 		const struct vm *vm = &vms[i];
 		const struct vm_snap *va = &a->vm[i], *vb = &b->vm[i];
-		uint64_t d[NR_VM_STATS], bytes[MAX_NODES];
-		struct region_count *hot;
-		long nhot = heat_delta(a, b, i, &hot);
-		int nodes = vm_bytes_per_node(hp, vm, bytes, MAX_NODES) ? 0 : MAX_NODES;
+		struct vmfig fg;
 
-		uint64_t hist[TIERD_HIST_SLOTS], io_done = vb->io.done - va->io.done;
-
-		for (int k = 0; k < NR_VM_STATS; k++)
-			d[k] = vb->st.v[k] - va->st.v[k];
-		hist_delta(vb->io.hist, va->io.hist, hist);
-		qsort(hot, nhot, sizeof(*hot), by_heat_desc);
+		vm_figures(hp, vm, a, b, (uint32_t)i, &fg);
+		const uint64_t *d = fg.d, *bytes = fg.bytes, *hist = fg.hist, io_done = fg.io_done;
+		const struct region_count *hot = fg.hot;
+		long nhot = fg.nhot;
+		int nodes = fg.nodes;
 
 		fprintf(f, "\nVM %ld  pid %d  %s  guest RAM %s\n", vm->vmid, vm->pid, vm->scope,
 			fmt_bytes(vm->ram_bytes, b1, sizeof(b1)));
@@ -412,7 +427,7 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 				hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
 				hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
 		}
-		free(hot);
+		free(fg.hot);
 	}
 
 	/* host-wide migrations: ours by reason, and the kernel's own counters */

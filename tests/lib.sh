@@ -25,6 +25,31 @@ on_exit() { _cleanups+=("$1"); }
 _run_cleanups() { for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[i]}" || true; done; }
 trap _run_cleanups EXIT
 
+# The host knobs tierd owns (NUMA balancing's sysctl and debugfs files):
+# every test that runs tierd checks they are put back.
+HOST_KNOBS=(/proc/sys/kernel/numa_balancing /proc/sys/kernel/numa_balancing_promote_rate_limit_MBps
+	    /sys/kernel/debug/sched/numa_balancing/scan_size_mb /sys/kernel/debug/sched/numa_balancing/scan_period_min_ms
+	    /sys/kernel/debug/sched/numa_balancing/scan_period_max_ms)
+# hog_start SECS X.json NUMACTL-POLICY STAND-IN-OPTIONS...: a stand-in
+# outside any VM (unregistered, no scope) holding memory under a numactl
+# policy, its JSON lines in X.json (a fresh file: the wait must not read
+# the last run's), its errors in X.err; waits SECS for its first line;
+# sets HOG_PID and kills it on exit
+hog_start() {
+	local secs=$1 log=$2 pol=$3 t0=$SECONDS; shift 3
+	rm -f "$log"
+	numactl "$pol" "$STANDIN" --no-register "$@" >"$log" 2>"${log%.json}.err" &
+	HOG_PID=$!
+	on_exit "kill $HOG_PID 2>/dev/null; wait $HOG_PID 2>/dev/null"
+	until [ -s "$log" ]; do
+		kill -0 $HOG_PID 2>/dev/null && (( SECONDS - t0 < secs )) ||
+			fail "the memory hog did not start in $((SECONDS - t0)) s: $(tail -n 3 "${log%.json}.err")"
+		sleep 0.5
+	done
+}
+# knob_values [FILE...]: "file=value" for each host knob, then each FILE
+knob_values() { local k; for k in "${HOST_KNOBS[@]}" "$@"; do echo "$k=$(cat "$k" 2>/dev/null || echo absent)"; done; }
+
 # standin_start VMID LOG [options...]: start a stand-in VM; waits for its
 # first JSON line; sets STANDIN_PID (the supervisor) and VM_PID.
 # Under systemd (the lab's --systemd) the stand-in runs in a transient

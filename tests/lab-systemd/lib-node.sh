@@ -4,10 +4,7 @@
 need_lab
 under_systemd || skip "needs systemd as PID 1 (tools/lab/run --systemd)"
 
-KNOBS="/proc/sys/kernel/numa_balancing /proc/sys/kernel/numa_balancing_promote_rate_limit_MBps
-/sys/kernel/debug/sched/numa_balancing/scan_size_mb /sys/kernel/debug/sched/numa_balancing/scan_period_min_ms
-/sys/kernel/debug/sched/numa_balancing/scan_period_max_ms"
-knobs() { for k in $KNOBS; do echo "$k=$(cat $k)"; done; }
+knobs() { knob_values; }
 
 # pmxcfs_mount: /etc/pve as pmxcfs shows it (a tmpfs here): .version,
 # qemu-server/, and what is in $PVE_SRC (a folder the test fills)

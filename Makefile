@@ -70,7 +70,7 @@ check-kernels:
 # in docs/figures/ (the tables link them).
 bench:
 	$(Q)tools/deps
-	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-loop
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-loop $(OUT)/bench-readcost
 	$(Q)tools/bench/loop.sh >build/loop.md
 	$(Q)tools/bench/overhead
 	$(Q)tools/bench/run
@@ -103,6 +103,11 @@ $(OUT)/loader/%.o: loader/%.c $(wildcard loader/*.h) include/tierd.h $(SKELS) | 
 $(OUT)/tierd: $(LOADER)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# the placement reads' cost on the host's kernel (tools/bench/readcost.c)
+$(OUT)/bench-readcost: tools/bench/readcost.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lnuma -o $@
 
 $(OUT)/bench-loop: tools/bench/loop.c $(filter-out $(OUT)/loader/main.o,$(LOADER)) | $(OUT)
 	$(call msg,CC,$@)

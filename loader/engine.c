@@ -78,6 +78,18 @@
 #define STRIDE		8
 #define SAMPLE		(PAGE * STRIDE)		/* bytes one sampled page stands for */
 #define CHUNK_PAGES_MAX	(1UL << (RSHIFT - 12))
+/* Placement is read whole every epoch (every sampled page's node, and
+ * numa_maps) for a VM below BIG_VM. Both reads grow with guest RAM: per
+ * GiB, move_pages' query of every 8th page takes 5-6 ms and numa_maps 0.1
+ * ms with THP, 9-10 ms with 4 KiB pages (tools/bench/readcost), so a 1
+ * TiB VM would spend 5-16 s of each 2 s epoch finding where its pages
+ * are. A larger VM's reads get READ_SHARE of the epoch
+ * each: where() asks the regions it must and the rest in turn, as far as
+ * that goes, every region at least once in ROTATE_MAX epochs; numa_maps
+ * is read when a credit of READ_SHARE x epoch per epoch covers its cost. */
+#define BIG_VM		(16ULL << 30)
+#define READ_SHARE	0.05
+#define ROTATE_MAX	64
 
 
 
@@ -670,8 +682,18 @@ static bool arriving(struct engine *e, struct evm *v)
 /* The VM's DRAM, slow and absent bytes, exact from numa_maps (if readable). */
 static void exact_totals(struct engine *e, struct evm *v)
 {
-	if (!read_node_bytes(e, v))
+	bool big = v->vm.ram_bytes >= BIG_VM;
+
+	if (big && v->maps_credit <= 0)
+		return;		/* dram_est stays the sampled figure with the moves booked */
+	double t0 = now_s();
+	bool ok = read_node_bytes(e, v);
+
+	if (big)
+		v->maps_credit -= now_s() - t0 + e->sim_maps_s;
+	if (!ok)
 		return;
+	v->maps_reads++;
 	v->dram_exact = v->slow_bytes = 0;
 	for (int n = 0; n < VM_MAX_NODES; n++)
 		*(is_fast(e, n) ? &v->dram_exact : &v->slow_bytes) += v->node_bytes[n];
@@ -681,12 +703,56 @@ static void exact_totals(struct engine *e, struct evm *v)
 			  v->vm.ram_bytes - v->dram_est - v->slow_bytes : 0;
 }
 
+/*
+ * The regions where() asks this epoch: all of a VM below BIG_VM (or before
+ * its first reading is timed). Of a larger one, those never read and,
+ * when the kernel promoted some of the VM's pages this epoch, those it may
+ * have promoted from (a hint fault this epoch on a region with pages on
+ * the slow tier: it promotes at hint faults), then the next ones in turn
+ * while READ_SHARE of the epoch lasts at the last reading's ns per page,
+ * at least 1/ROTATE_MAX of them. A region tierd moves is known from its
+ * move's status; what the rest miss is the kernel's own doing (kswapd's
+ * demotions, mostly), found within the turn.
+ */
+static void pick_where(struct engine *e, struct evm *v)
+{
+	size_t asked = 0, allow, least = (v->nr + ROTATE_MAX - 1) / ROTATE_MAX;
+
+	v->ask_all = v->vm.ram_bytes < BIG_VM || v->where_ns <= 0;
+	if (v->ask_all)
+		return;
+	allow = (size_t)(READ_SHARE * e->o.epoch_s * 1e9 / v->where_ns);
+	for (size_t k = 0; k < v->nr; k++) {
+		struct region *r = &v->r[k];
+
+		r->ask = !r->known || (v->kernel_promoted_new && r->delta > 0 && r->slow);
+		asked += r->ask ? r->npg : 0;
+	}
+	for (size_t n = 0; n < v->nr && (n < least || asked < allow); n++) {
+		struct region *r = &v->r[v->ask_next];
+
+		if (!r->ask) {
+			r->ask = true;
+			asked += r->npg;
+		}
+		v->ask_next = (v->ask_next + 1) % v->nr;
+	}
+}
+
 static void placement(struct engine *e, struct evm *v)
 {
 	uint64_t booked = v->dram_est;	/* as the last epoch's moves left it */
 	uint64_t pages[3];		/* sampled: in DRAM, on the slow tier, absent */
 
-	e->mv->where(e, v, pages);
+	pick_where(e, v);
+	double t0 = now_s();
+
+	v->where_asked = e->mv->where(e, v, pages);
+	if (v->where_asked)
+		v->where_ns = (now_s() - t0) * 1e9 / v->where_asked + e->sim_where_ns;
+	/* numa_maps' credit: READ_SHARE of an epoch each epoch, banked up to
+	 * one epoch's */
+	v->maps_credit = fmin(v->maps_credit + READ_SHARE * e->o.epoch_s, READ_SHARE * e->o.epoch_s);
 	v->dram_est = pages[0] * SAMPLE;
 	v->slow_bytes = pages[1] * SAMPLE;
 	v->absent_bytes = pages[2] * SAMPLE;
@@ -696,7 +762,7 @@ static void placement(struct engine *e, struct evm *v)
 	exact_totals(e, v);
 	dbg("VM %ld epoch %llu: DRAM %.1f MiB (sampled %.1f MiB, exact %s; booked at the end of the last epoch: %.1f MiB)",
 	    v->vm.vmid, (unsigned long long)e->epoch, v->dram_est / 1048576.0, sampled / 1048576.0,
-	    v->exact_epoch == e->epoch ? "read" : "unreadable", booked / 1048576.0);
+	    v->exact_epoch == e->epoch ? "read" : "not read", booked / 1048576.0);
 }
 
 /*
@@ -1525,7 +1591,8 @@ static void counters(struct engine *e, struct evm *v)
 	struct memcg_tier mt;	/* 6.12+: kswapd's demotions of it too */
 
 	if (!samplers_vm_stats(&e->s, v->slot, &st)) {
-		kernel_fights(e, v, st.v[VS_PROMOTED] - v->kernel_promoted);
+		v->kernel_promoted_new = st.v[VS_PROMOTED] - v->kernel_promoted;
+		kernel_fights(e, v, v->kernel_promoted_new);
 		v->kernel_promoted = st.v[VS_PROMOTED];
 		v->kernel_demoted = st.v[VS_DEMOTED];
 	}
@@ -1603,33 +1670,54 @@ void engine_epoch(struct engine *e)
 /* ---- the movers: the kernel's and the simulated ---- */
 
 /* where each region's sampled pages are: move_pages, query only */
-static void kernel_where(struct engine *e, struct evm *v, uint64_t sum[3])
+static bool asked(const struct evm *v, const struct region *r)
 {
-	sum[0] = sum[1] = sum[2] = 0;
-	for (size_t off = 0; off < v->npages; off += QUERY_CHUNK) {
-		size_t n = v->npages - off < QUERY_CHUNK ? v->npages - off : QUERY_CHUNK;
+	return v->ask_all || r->ask;
+}
 
-		if (numa_move_pages(v->vm.pid, n, v->pages + off, NULL, v->status + off, 0))
-			for (size_t k = 0; k < n; k++)
-				v->status[off + k] = -EFAULT;
+/* the asked regions' sampled pages, in runs of adjacent ones */
+static size_t kernel_where(struct engine *e, struct evm *v, uint64_t sum[3])
+{
+	size_t n_asked = 0;
+
+	for (size_t k = 0; k < v->nr;) {
+		size_t a = v->r[k].pg0, b = a + v->r[k].npg;
+
+		if (!asked(v, &v->r[k++]))
+			continue;
+		for (; k < v->nr && asked(v, &v->r[k]) && v->r[k].pg0 == b; k++)
+			b += v->r[k].npg;
+		for (size_t off = a; off < b; off += QUERY_CHUNK) {
+			size_t n = b - off < QUERY_CHUNK ? b - off : QUERY_CHUNK;
+
+			if (numa_move_pages(v->vm.pid, n, v->pages + off, NULL, v->status + off, 0))
+				for (size_t i = 0; i < n; i++)
+					v->status[off + i] = -EFAULT;
+		}
+		n_asked += b - a;
 	}
+	sum[0] = sum[1] = sum[2] = 0;
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 
-		r->fast = r->slow = 0;
-		for (size_t p = r->pg0; p < r->pg0 + r->npg; p++) {
-			int s = v->status[p];
-			if (s < 0)
-				continue;
-			if (is_fast(e, s))
-				r->fast++;
-			else
-				r->slow++;
+		if (asked(v, r)) {
+			r->fast = r->slow = 0;
+			for (size_t p = r->pg0; p < r->pg0 + r->npg; p++) {
+				int s = v->status[p];
+				if (s < 0)
+					continue;
+				if (is_fast(e, s))
+					r->fast++;
+				else
+					r->slow++;
+			}
+			r->known = true;
 		}
 		sum[0] += r->fast;
 		sum[1] += r->slow;
 		sum[2] += r->npg - r->fast - r->slow;
 	}
+	return n_asked;
 }
 
 static long kernel_move_pages(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status)
@@ -1728,30 +1816,38 @@ const struct mover mover_kernel = {
  * region in DRAM: what the samples miss, as in the lab), memory.reclaim demotes whole regions in
  * address order (no LRU to ask), free memory is e->sim_free[node].
  */
-static void sim_where(struct engine *e, struct evm *v, uint64_t sum[3])
+static size_t sim_where(struct engine *e, struct evm *v, uint64_t sum[3])
 {
-	uint64_t fast = 0, slow = 0, regions = 0;
+	uint64_t fast = 0, slow = 0, regions = 0, tf = 0, ts = 0;
+	size_t n_asked = 0;
 
 	(void)e;
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 		uint32_t f = v->sim_fast[k];
 
-		r->fast = f;
-		r->slow = r->npg - f;
-		fast += f;
+		if (asked(v, r)) {
+			r->fast = f;
+			r->slow = r->npg - f;
+			r->known = true;
+			n_asked += r->npg;
+		}
+		fast += r->fast;
 		slow += r->slow;
+		tf += f;
+		ts += r->npg - f;
 		regions += f != 0;
 	}
-	/* numa_maps from here on, kept by the moves (the kernel's is
-	 * one read of a file, not a walk of the regions) */
-	v->sim_fast_pages = fast;
-	v->sim_slow_pages = slow;
+	/* numa_maps (the truth) from here on, kept by the moves (the
+	 * kernel's is one read of a file, not a walk of the regions) */
+	v->sim_fast_pages = tf;
+	v->sim_slow_pages = ts;
 	v->sim_fast_regions = regions;
 	v->sim_valid = true;
 	sum[0] = fast;
 	sum[1] = slow;
 	sum[2] = 0;
+	return n_asked;
 }
 
 /* numa_maps' counts from the truth, without where() */
@@ -1868,6 +1964,13 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	json_ku64(j, "dram_bytes", v->dram_est);
 	json_ku64(j, "slow_bytes", v->slow_bytes);
 	json_ku64(j, "absent_bytes", v->absent_bytes);
+	/* how much of its placement this epoch's reading asked (a VM of 16
+	 * GiB or more is read in turn), and the epoch numa_maps was last read */
+	json_kobj(j, "placement_read");
+	json_ku64(j, "asked_pages", v->where_asked);
+	json_ku64(j, "sampled_pages", v->npages ? v->npages : v->where_asked);
+	json_ku64(j, "numa_maps_epoch", v->exact_epoch);
+	json_end(j);
 	json_ku64(j, "hot_set_bytes", v->hot_bytes);
 	json_ku64(j, "dram_set_bytes", v->want_bytes);
 	json_kbool(j, "budget_bound", v->budget_bound);

@@ -28,6 +28,7 @@ struct region {
 	int streak;			/* epochs in a row at or above the hot threshold */
 	int pp;				/* its ping-pongs of late: it must be hot longer */
 	bool hot, want;
+	bool ask, known;		/* where() reads it this epoch; it has, once */
 	/* the second cache line */
 	int dir __attribute__((aligned(64)));	/* +1 promoted, -1 demoted */
 	int range;			/* its range in evm.vm.ram */
@@ -50,9 +51,10 @@ struct evm;
  */
 struct mover {
 	const char *name;
-	/* each region's sampled pages on each tier: r->fast, r->slow (absent:
-	 * neither), and their sums over the VM in pages: fast, slow, absent */
-	void (*where)(struct engine *e, struct evm *v, uint64_t sum[3]);
+	/* each asked region's sampled pages on each tier (r->ask, or all with
+	 * v->ask_all): r->fast, r->slow (absent: neither); their sums over all
+	 * the VM's regions in pages: fast, slow, absent; returns the pages asked */
+	size_t (*where)(struct engine *e, struct evm *v, uint64_t sum[3]);
 	/* move_pages(2) for the VM's pages: to nodes[], or (nodes NULL) only
 	 * where they are, into status[]; as move_pages, errno set on -1 */
 	long (*move_pages)(struct engine *e, struct evm *v, size_t n, void **pages, const int *nodes, int *status);
@@ -109,6 +111,7 @@ struct evm {
 	uint64_t kernel_promoted, kernel_demoted;	/* pages, the kernel's own (BPF in the VM's context;
 							 * demotions from memory.numa_stat where it has them) */
 	uint64_t memcg_demoted0;	/* memory.numa_stat's demotions at attach */
+	uint64_t kernel_promoted_new;	/* the kernel's promotions of it this epoch, pages */
 	/* the kernel promoting this VM's pages back: tierd stops demoting a while */
 	uint64_t yield_until, yield_len;
 	struct vm_io io_prev;
@@ -121,6 +124,14 @@ struct evm {
 	 * or the incoming wait); metrics.c reports it */
 	uint64_t node_bytes[VM_MAX_NODES];
 	bool node_bytes_valid;
+	/* the two placement reads' cost on a large VM (pick_where,
+	 * exact_totals): where() asks every region (ask_all) or some, from
+	 * ask_next on in turn; ns per sampled page asked, pages asked last;
+	 * numa_maps' time credit (s) and its reads */
+	bool ask_all;
+	size_t ask_next, where_asked;
+	double where_ns, maps_credit;
+	uint64_t maps_reads;
 	/* live-migration target: place nothing until its RAM has arrived */
 	bool incoming;
 	uint64_t resident_prev;
@@ -145,6 +156,7 @@ struct engine {
 	const struct mover *mv;		/* the kernel's, or the simulated (engine_sim_start) */
 	uint64_t sim_free[2];		/* the simulated mover: bytes free on nodes 0 and 1 */
 	uint64_t sim_extra;		/* and numa_maps' bytes per DRAM region beyond its sampled pages */
+	double sim_where_ns, sim_maps_s;	/* and what its where() costs per page asked, its numa_maps a read */
 	/* the slow tier refused a demotion (ENOMEM: no room on the node):
 	 * since which epoch, and the last epoch it did; cleared by the next
 	 * demotion that moves pages */

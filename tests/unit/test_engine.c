@@ -208,6 +208,118 @@ static void test_hw_steers(void)
 	}
 }
 
+/*
+ * The placement reads of a large VM: a 64 GiB one whose where() costs 1 us
+ * per sampled page (2.1 s a whole reading, a 2 s epoch) and numa_maps 1 s
+ * a read. After its first whole reading each gets 5% of the epoch: where()
+ * asks a tenth of the pages or less, numa_maps is read every 10 epochs or
+ * so; what the kernel moved behind tierd's back is found within 64 epochs
+ * (every region's placement as tierd sees it is the truth again); the VM
+ * is steered all the same. A 1 GiB VM at the same costs is read whole
+ * every epoch.
+ */
+static void run_epochs(struct region_count *h, uint64_t n, int epochs)
+{
+	for (int ep = 0; ep < epochs; ep++) {
+		for (uint64_t k = 0; k < n; k++) {
+			h[k].count++;
+			h[k].score += k >= n / 2 && k < n / 2 + n / 10 ? 9000 : 111;
+		}
+		engine_sim_epoch(&e, h, (long)n);
+	}
+}
+
+static void test_big_vm_reads(void)
+{
+	const uint64_t big = 64ULL << 30, nb = big >> 21;
+	struct region_count *h = calloc(nb, sizeof(*h));
+	size_t most = 0;
+
+	engine_sim_stop(&e);
+	engine_sim_start(&e);
+	e.sim_where_ns = 1000;
+	e.sim_maps_s = 1.0;
+	policy_default(&p);
+	p.vmid = 201;
+	p.dram_max = 16ULL << 30;
+	CHECK(h && !engine_sim_vm(&e, &p, big, 0.5), "a simulated 64 GiB VM");
+	if (!h || !e.nvm)
+		exit(1);
+	struct evm *v = e.vm[0];
+	size_t pages = 0;
+
+	for (size_t k = 0; k < v->nr; k++)
+		pages += v->r[k].npg;
+	for (uint64_t k = 0; k < nb; k++)
+		h[k].region = ((1ULL << 40) >> 21) + k;
+	run_epochs(h, nb, 1);
+	CHECK(v->where_asked == pages, "first epoch: %zu of %zu pages asked, not all", v->where_asked, pages);
+	run_epochs(h, nb, 39);
+	uint64_t reads0 = v->maps_reads;
+
+	for (int ep = 0; ep < 40; ep++) {
+		run_epochs(h, nb, 1);
+		most = v->where_asked > most ? v->where_asked : most;
+	}
+	CHECK(most <= pages / 10, "where() asked up to %zu of %zu pages in an epoch", most, pages);
+	uint64_t reads = v->maps_reads - reads0;
+
+	CHECK(reads >= 2 && reads <= 6, "numa_maps read %llu times in 40 epochs at 1 s a read", (unsigned long long)reads);
+	/* the kernel demotes 100 regions tierd holds in DRAM, behind its back */
+	int behind = 0;
+
+	for (size_t k = 0; k < v->nr && behind < 100; k++)
+		if (v->sim_fast[k] && !v->r[k].hot) {
+			v->sim_fast[k] = 0;
+			behind++;
+		}
+	run_epochs(h, nb, 64);
+	size_t wrong = 0;
+
+	for (size_t k = 0; k < v->nr; k++)
+		wrong += v->r[k].fast != v->sim_fast[k];
+	CHECK(behind == 100 && !wrong, "%zu regions' placement not the truth 64 epochs after the kernel moved %d", wrong, behind);
+	uint64_t fast = 0, hot_slow = 0;
+
+	for (size_t k = 0; k < v->nr; k++) {
+		fast += v->sim_fast[k];
+		hot_slow += v->r[k].hot ? v->r[k].npg - v->sim_fast[k] : 0;
+	}
+	CHECK(fast * 32768 <= p.dram_max && !hot_slow, "steered: %llu MiB in DRAM (budget 16384), %llu hot pages on the slow tier",
+	      (unsigned long long)(fast * 32768 >> 20), (unsigned long long)hot_slow);
+	printf("# 64 GiB VM: where() up to %zu of %zu sampled pages an epoch, numa_maps %llu reads in 40 epochs, "
+	       "%d regions the kernel moved found, %llu MiB in DRAM\n", most, pages,
+	       (unsigned long long)reads, behind, (unsigned long long)(fast * 32768 >> 20));
+	free(h);
+
+	/* a small VM at the same costs: whole readings every epoch */
+	h = calloc(nr, sizeof(*h));
+	engine_sim_stop(&e);
+	engine_sim_start(&e);
+	e.sim_where_ns = 1000;
+	e.sim_maps_s = 1.0;
+	p.vmid = 101;
+	p.dram_max = 256 * MiB;
+	CHECK(h && !engine_sim_vm(&e, &p, ram, 0.5), "a simulated 1 GiB VM");
+	if (!h || !e.nvm)
+		exit(1);
+	v = e.vm[0];
+	pages = 0;
+	for (size_t k = 0; k < v->nr; k++)
+		pages += v->r[k].npg;
+	for (uint64_t k = 0; k < nr; k++)
+		h[k].region = ((1ULL << 40) >> 21) + k;
+	bool whole = true;
+
+	for (int ep = 0; ep < 20; ep++) {
+		run_epochs(h, nr, 1);
+		whole = whole && v->where_asked == pages;
+	}
+	CHECK(whole && v->maps_reads >= 20, "1 GiB VM: where() whole %s, numa_maps read %llu times in 20 epochs",
+	      whole ? "yes" : "no", (unsigned long long)v->maps_reads);
+	free(h);
+}
+
 int main(void)
 {
 	log_init(LOG_ERR);
@@ -215,6 +327,7 @@ int main(void)
 	test_sim_zipf();
 	test_hw_merge_rule();
 	test_hw_steers();
+	test_big_vm_reads();
 	engine_sim_stop(&e);
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -718,10 +718,10 @@ static void pick_where(struct engine *e, struct evm *v)
 {
 	size_t asked = 0, allow, least = (v->nr + ROTATE_MAX - 1) / ROTATE_MAX;
 
-	v->ask_all = v->vm.ram_bytes < BIG_VM || v->where_ns <= 0;
+	allow = v->where_ns > 0 ? (size_t)fmin(READ_SHARE * e->o.epoch_s * 1e9 / v->where_ns, (double)SIZE_MAX / 2) : 0;
+	v->ask_all = v->vm.ram_bytes < BIG_VM || v->where_ns <= 0 || allow >= v->where_total;
 	if (v->ask_all)
 		return;
-	allow = (size_t)(READ_SHARE * e->o.epoch_s * 1e9 / v->where_ns);
 	for (size_t k = 0; k < v->nr; k++) {
 		struct region *r = &v->r[k];
 
@@ -748,6 +748,8 @@ static void placement(struct engine *e, struct evm *v)
 	double t0 = now_s();
 
 	v->where_asked = e->mv->where(e, v, pages);
+	if (v->ask_all)
+		v->where_total = v->where_asked;
 	if (v->where_asked)
 		v->where_ns = (now_s() - t0) * 1e9 / v->where_asked + e->sim_where_ns;
 	/* numa_maps' credit: READ_SHARE of an epoch each epoch, banked up to

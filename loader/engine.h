@@ -129,7 +129,7 @@ struct evm {
 	 * ask_next on in turn; ns per sampled page asked, pages asked last;
 	 * numa_maps' time credit (s) and its reads */
 	bool ask_all;
-	size_t ask_next, where_asked;
+	size_t ask_next, where_asked, where_total;	/* sampled pages asked: last, of all */
 	double where_ns, maps_credit;
 	uint64_t maps_reads;
 	/* live-migration target: place nothing until its RAM has arrived */

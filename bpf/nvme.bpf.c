@@ -2,10 +2,16 @@
 /*
  * NVMe queue latency, per (controller, queue) and per issuing VM.
  *
- * nvme_setup_cmd records, keyed by the request: the time, the queue and
- * the cgroup that issued the I/O (known at setup, not at completion, where
- * `current` is usually an interrupt or a kworker). nvme_complete_rq turns
- * it into a log2 latency histogram. The transport ("tcp", "pci", "loop",
+ * nvme_setup_cmd records, in a slot of an array picked by the request's
+ * address: the request, the time, the queue and the cgroup that issued the
+ * I/O (known at setup, not at completion, where `current` is usually an
+ * interrupt or a kworker). nvme_complete_rq finds it there and turns it
+ * into a log2 latency histogram. An array, not a hash keyed by the
+ * request: its lookups are inlined and take no lock, where a hash's update
+ * and delete are two locked helper calls per I/O. A setup whose slot holds
+ * another request in flight is not recorded (counted, as a full map was):
+ * blk-mq allocates a queue's requests side by side, so the slots of one
+ * queue's requests differ, and other queues' meet them only by chance. The transport ("tcp", "pci", "loop",
  * ...) is read from the controller, so NVMe/TCP queues are told apart from
  * local ones. Completions with no recorded setup are counted, never
  * dropped silently.
@@ -23,17 +29,32 @@
 #define PF_KTHREAD 0x00200000
 
 struct inflight {
+	__u64 req;			/* struct request *; 0: the slot is free */
 	__u64 ts;
 	__u64 cgid;
 	struct nvme_qkey q;
 };
 
+#define INFLIGHT_SLOTS 16384		/* a power of 2 */
+/* a slot set up this long ago is free again: its completion was missed
+ * (NVMe's own I/O timeout is 30 s, the admin queue's 60 s) */
+#define INFLIGHT_STALE_NS (120ULL * 1000000000ULL)
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);		/* struct request * */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INFLIGHT_SLOTS);
+	__type(key, __u32);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/* the request's slot: its address without the bits that requests side
+ * by side share (they are hundreds of bytes long) */
+static __always_inline struct inflight *slot_of(__u64 req)
+{
+	__u32 k = (__u32)((req >> 6) ^ (req >> 20)) & (INFLIGHT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&inflight, &k);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -81,13 +102,28 @@ static __always_inline __u64 issuer_cgroup(struct request *req)
 	return 0;
 }
 
-static __always_inline int on_setup(struct request *req)
+/* req as a number: for the slot and the check. tp_btf hands a typed
+ * pointer, which the verifier lets no shift touch; read the argument's
+ * raw value instead (raw_tp's already is one). */
+static __always_inline __u64 req_addr(__u64 *ctx, bool btf)
+{
+	__u64 a = 0;
+
+	if (btf)
+		bpf_probe_read_kernel(&a, sizeof(a), &ctx[0]);
+	else
+		a = ctx[0];
+	return a;
+}
+
+static __always_inline int on_setup(struct request *req, __u64 key)
 {
 	struct nvme_request *nr;
 	struct nvme_ctrl *ctrl;
-	struct inflight in = {};
+	struct inflight *in;
+	struct nvme_qkey q;
 	struct nvme_qstats *qs;
-	__u64 key = (__u64)req;
+	__u64 now, old;
 
 	if (COMPAT_TP_ARG_NULL(req))
 		return 0;
@@ -96,34 +132,44 @@ static __always_inline int on_setup(struct request *req)
 	ctrl = BPF_CORE_READ(nr, ctrl);
 
 	nstat(NS_SETUP);
-	in.q.ctrl = BPF_CORE_READ(ctrl, instance);
+	q.ctrl = BPF_CORE_READ(ctrl, instance);
 	/* nvme_req_qid(): admin requests have no namespace in queuedata */
-	in.q.qid = BPF_CORE_READ(req, q, queuedata) ? BPF_CORE_READ(req, mq_hctx, queue_num) + 1 : 0;
-	in.cgid = issuer_cgroup(req);
-	in.ts = bpf_ktime_get_ns();
+	q.qid = BPF_CORE_READ(req, q, queuedata) ? BPF_CORE_READ(req, mq_hctx, queue_num) + 1 : 0;
+	now = bpf_ktime_get_ns();
 
-	qs = bpf_map_lookup_elem(&queues, &in.q);
+	qs = bpf_map_lookup_elem(&queues, &q);
 	if (!qs) {
-		bpf_map_update_elem(&queues, &in.q, &zero_qs, BPF_NOEXIST);
-		qs = bpf_map_lookup_elem(&queues, &in.q);
+		bpf_map_update_elem(&queues, &q, &zero_qs, BPF_NOEXIST);
+		qs = bpf_map_lookup_elem(&queues, &q);
 		if (qs)
 			bpf_probe_read_kernel_str(qs->transport, sizeof(qs->transport),
 						  BPF_CORE_READ(ctrl, ops, name));
 		else
 			nstat(NS_QUEUE_FULL);
 	}
-	if (bpf_map_update_elem(&inflight, &key, &in, BPF_ANY)) {
+	in = slot_of(key);
+	if (!in)
+		return 0;
+	/* the slot is this request's (a retry sets it up again), free, or
+	 * stale; claimed with a compare-and-swap, so that two CPUs setting
+	 * up requests of one slot at once cannot both take it */
+	old = in->req;
+	if ((old && old != key && now - in->ts < INFLIGHT_STALE_NS) ||
+	    __sync_val_compare_and_swap(&in->req, old, key) != old) {
 		nstat(NS_INFLIGHT_FULL);
 		return 0;
 	}
-	if (qs)
+	in->ts = now;
+	in->cgid = issuer_cgroup(req);
+	in->q = q;
+	if (qs && old != key)
 		__sync_fetch_and_add(&qs->inflight, 1);
 	return 0;
 }
 
-static __always_inline int on_complete(struct request *req)
+static __always_inline int on_complete(struct request *req, __u64 key)
 {
-	__u64 key = (__u64)req, d;
+	__u64 d;
 	struct nvme_qstats *qs;
 	struct inflight *in;
 	struct vm_cfg *vm;
@@ -132,8 +178,8 @@ static __always_inline int on_complete(struct request *req)
 	if (COMPAT_TP_ARG_NULL(req))
 		return 0;
 	nstat(NS_COMPLETE);
-	in = bpf_map_lookup_elem(&inflight, &key);
-	if (!in) {
+	in = slot_of(key);
+	if (!in || in->req != key) {
 		nstat(NS_UNMATCHED);
 		return 0;
 	}
@@ -161,32 +207,33 @@ static __always_inline int on_complete(struct request *req)
 			__sync_fetch_and_add(&io->hist[b], 1);
 		}
 	}
-	bpf_map_delete_elem(&inflight, &key);
+	/* free: unless another CPU took the slot as stale meanwhile */
+	__sync_val_compare_and_swap(&in->req, key, 0);
 	return 0;
 }
 
 SEC("tp_btf/nvme_setup_cmd")
 int BPF_PROG(nvme_setup_btf, struct request *req)
 {
-	return on_setup(req);
+	return on_setup(req, req_addr(ctx, true));
 }
 
 SEC("tp_btf/nvme_complete_rq")
 int BPF_PROG(nvme_complete_btf, struct request *req)
 {
-	return on_complete(req);
+	return on_complete(req, req_addr(ctx, true));
 }
 
 SEC("raw_tp/nvme_setup_cmd")
 int BPF_PROG(nvme_setup_raw, struct request *req)
 {
-	return on_setup(req);
+	return on_setup(req, req_addr(ctx, false));
 }
 
 SEC("raw_tp/nvme_complete_rq")
 int BPF_PROG(nvme_complete_raw, struct request *req)
 {
-	return on_complete(req);
+	return on_complete(req, req_addr(ctx, false));
 }
 
 char LICENSE[] SEC("license") = "GPL";

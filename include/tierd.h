@@ -126,7 +126,7 @@ enum nvme_stat {
 	NS_SETUP,		/* nvme_setup_cmd seen */
 	NS_COMPLETE,		/* nvme_complete_rq seen */
 	NS_UNMATCHED,		/* completions with no recorded setup */
-	NS_INFLIGHT_FULL,	/* setups not recorded: in-flight map full */
+	NS_INFLIGHT_FULL,	/* setups not recorded: their in-flight slot taken */
 	NS_QUEUE_FULL,		/* queues not recorded: queue map full */
 	NR_NVME_STATS,
 };

@@ -1141,10 +1141,10 @@ static void plan_start(struct engine *e, struct evm *v, struct plan *p, struct m
 
 	memset(p, 0, sizeof(*p));
 	p->budget = v->pol.dram_max ? v->pol.dram_max : UINT64_MAX;
-	/* promotions fill to a margin below the budget: their sizes are
-	 * estimated from sampled pages, and the exact-budget hold (phase 8)
-	 * finds an overshoot only after it happened (at max(1%, 4 MiB) a CI
-	 * run saw the VM at 512.1 MiB on 512 between the two) */
+	/* promotions fill to a margin below the budget (2%, at least 8 MiB):
+	 * their sizes are estimated from sampled pages, and the exact-budget
+	 * hold (phase 8) finds an overshoot only after it happened; a margin
+	 * of 1% was too small for that (docs/engine-notes.md) */
 	p->margin = p->budget == UINT64_MAX ? 0 : p->budget / 50 > (8UL << 20) ? p->budget / 50 : 8UL << 20;
 	p->room = p->budget - p->margin;
 	p->yielding = e->epoch <= v->yield_until;
@@ -1442,10 +1442,10 @@ static void promote(struct engine *e, struct evm *v, struct plan *p, struct mig 
 
 /*
  * 8. the exact-budget hold: after promotions, the budget held against the
- * exact figure: what a move brings is known only from the sampled pages,
- * and in the lab the booked figure was off by up to 100 MiB in an epoch
- * of heavy moves (cause not found). Undoing tierd's own overshoot goes
- * past the MB/s limit.
+ * exact figure: what a move brings is known only from the sampled pages
+ * (every 8th), and a page a region's sample misses moves with it or not
+ * (docs/engine-notes.md has how far off the booked figure was). Undoing
+ * tierd's own overshoot goes past the MB/s limit.
  */
 static void hold_exact(struct engine *e, struct evm *v, struct plan *p, struct mig *m)
 {

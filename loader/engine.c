@@ -1970,7 +1970,7 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	 * GiB or more is read in turn), and the epoch numa_maps was last read */
 	json_kobj(j, "placement_read");
 	json_ku64(j, "asked_pages", v->where_asked);
-	json_ku64(j, "sampled_pages", v->npages ? v->npages : v->where_asked);
+	json_ku64(j, "sampled_pages", v->npages);
 	json_ku64(j, "numa_maps_epoch", v->exact_epoch);
 	json_end(j);
 	json_ku64(j, "hot_set_bytes", v->hot_bytes);

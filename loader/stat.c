@@ -232,10 +232,6 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		struct vmfig fg;
 
 		vm_figures(hp, vm, a, b, (uint32_t)i, &fg);
-		const uint64_t *d = fg.d, *bytes = fg.bytes, *hist = fg.hist, io_done = fg.io_done;
-		const struct region_count *hot = fg.hot;
-		long nhot = fg.nhot;
-		int nodes = fg.nodes;
 
 		json_obj(&j);
 		json_ki64(&j, "vmid", vm->vmid);
@@ -243,39 +239,39 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		json_kstr(&j, "cgroup", vm->scope);
 		json_ku64(&j, "ram_bytes", vm->ram_bytes);
 		json_kobj(&j, "bytes_per_node");
-		for (int n = 0; n < nodes; n++)
-			if (bytes[n]) {
+		for (int n = 0; n < fg.nodes; n++)
+			if (fg.bytes[n]) {
 				char k[16];
 
 				snprintf(k, sizeof(k), "%d", n);
-				json_ku64(&j, k, bytes[n]);
+				json_ku64(&j, k, fg.bytes[n]);
 			}
 		json_end(&j);
-		json_ku64(&j, "sampled", d[VS_SAMPLED]);
-		json_ku64(&j, "hinted", d[VS_HINTED]);
-		json_ku64(&j, "scans", d[VS_SCANS]);
+		json_ku64(&j, "sampled", fg.d[VS_SAMPLED]);
+		json_ku64(&j, "hinted", fg.d[VS_HINTED]);
+		json_ku64(&j, "scans", fg.d[VS_SCANS]);
 		/* how long protecting guest RAM took, per MiB (0: no window swept) */
-		json_ku64(&j, "sweep_ns_per_mib", d[VS_SWEEP_PAGES] ? d[VS_SWEEP_NS] * 256 / d[VS_SWEEP_PAGES] : 0);
-		json_ku64(&j, "throttled", d[VS_THROTTLED]);
-		json_ku64(&j, "out_of_range", d[VS_OUT_OF_RANGE]);
-		json_ku64(&j, "map_full", d[VS_MAP_FULL]);
-		json_ki64(&j, "regions_sampled", nhot);
+		json_ku64(&j, "sweep_ns_per_mib", fg.d[VS_SWEEP_PAGES] ? fg.d[VS_SWEEP_NS] * 256 / fg.d[VS_SWEEP_PAGES] : 0);
+		json_ku64(&j, "throttled", fg.d[VS_THROTTLED]);
+		json_ku64(&j, "out_of_range", fg.d[VS_OUT_OF_RANGE]);
+		json_ku64(&j, "map_full", fg.d[VS_MAP_FULL]);
+		json_ki64(&j, "regions_sampled", fg.nhot);
 		json_karr(&j, "hottest");
-		for (long k = 0; k < nhot && k < top; k++) {
+		for (long k = 0; k < fg.nhot && k < top; k++) {
 			json_obj(&j);
 			json_key(&j, "addr");
-			json_strf(&j, "0x%llx", (unsigned long long)(hot[k].region << s->region_shift));
-			json_ku64(&j, "samples", hot[k].count);
-			json_ku64(&j, "score", hot[k].score);
+			json_strf(&j, "0x%llx", (unsigned long long)(fg.hot[k].region << s->region_shift));
+			json_ku64(&j, "samples", fg.hot[k].count);
+			json_ku64(&j, "score", fg.hot[k].score);
 			json_end(&j);
 		}
 		json_end(&j);
 		json_kobj(&j, "migrations");
 		json_kstr(&j, "source", "bpf");
-		json_ku64(&j, "promoted_pages", d[VS_PROMOTED]);
-		json_ku64(&j, "demoted_pages", d[VS_DEMOTED]);
-		json_ku64(&j, "other_pages", d[VS_MIGRATED_OTHER]);
-		json_ku64(&j, "failed_pages", d[VS_MIGRATE_FAILED]);
+		json_ku64(&j, "promoted_pages", fg.d[VS_PROMOTED]);
+		json_ku64(&j, "demoted_pages", fg.d[VS_DEMOTED]);
+		json_ku64(&j, "other_pages", fg.d[VS_MIGRATED_OTHER]);
+		json_ku64(&j, "failed_pages", fg.d[VS_MIGRATE_FAILED]);
 		json_end(&j);
 		json_kobj(&j, "memcg");
 		for (unsigned k = 0; k < NR_MEMCG; k++)
@@ -304,10 +300,10 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		}
 		json_end(&j);
 		json_kobj(&j, "io");
-		json_ku64(&j, "completed", io_done);
-		us(&j, "mean_us", io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / io_done : 0);
-		us(&j, "p50_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.5));
-		us(&j, "p99_us", hist_percentile(hist, TIERD_HIST_SLOTS, 0.99));
+		json_ku64(&j, "completed", fg.io_done);
+		us(&j, "mean_us", fg.io_done ? (double)(vb->io.lat_ns - va->io.lat_ns) / fg.io_done : 0);
+		us(&j, "p50_us", hist_percentile(fg.hist, TIERD_HIST_SLOTS, 0.5));
+		us(&j, "p99_us", hist_percentile(fg.hist, TIERD_HIST_SLOTS, 0.99));
 		json_end(&j);
 		json_end(&j);
 		free(fg.hot);
@@ -388,23 +384,19 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 		struct vmfig fg;
 
 		vm_figures(hp, vm, a, b, (uint32_t)i, &fg);
-		const uint64_t *d = fg.d, *bytes = fg.bytes, *hist = fg.hist, io_done = fg.io_done;
-		const struct region_count *hot = fg.hot;
-		long nhot = fg.nhot;
-		int nodes = fg.nodes;
 
 		fprintf(f, "\nVM %ld  pid %d  %s  guest RAM %s\n", vm->vmid, vm->pid, vm->scope,
 			fmt_bytes(vm->ram_bytes, b1, sizeof(b1)));
 		fprintf(f, "  memory     ");
-		for (int n = 0; n < nodes; n++)
-			if (bytes[n])
-				fprintf(f, "  node%d %s", n, fmt_bytes(bytes[n], b1, sizeof(b1)));
+		for (int n = 0; n < fg.nodes; n++)
+			if (fg.bytes[n])
+				fprintf(f, "  node%d %s", n, fmt_bytes(fg.bytes[n], b1, sizeof(b1)));
 		fprintf(f, "\n  sampled     %llu accesses in %ld regions (%llu throttled, %llu outside guest RAM, %llu map full)\n",
-			(unsigned long long)d[VS_SAMPLED], nhot, (unsigned long long)d[VS_THROTTLED],
-			(unsigned long long)d[VS_OUT_OF_RANGE], (unsigned long long)d[VS_MAP_FULL]);
+			(unsigned long long)fg.d[VS_SAMPLED], fg.nhot, (unsigned long long)fg.d[VS_THROTTLED],
+			(unsigned long long)fg.d[VS_OUT_OF_RANGE], (unsigned long long)fg.d[VS_MAP_FULL]);
 		fprintf(f, "  migrations  in the VM's context: %llu promoted, %llu demoted, %llu other, %llu failed (pages)\n",
-			(unsigned long long)d[VS_PROMOTED], (unsigned long long)d[VS_DEMOTED],
-			(unsigned long long)d[VS_MIGRATED_OTHER], (unsigned long long)d[VS_MIGRATE_FAILED]);
+			(unsigned long long)fg.d[VS_PROMOTED], (unsigned long long)fg.d[VS_DEMOTED],
+			(unsigned long long)fg.d[VS_MIGRATED_OTHER], (unsigned long long)fg.d[VS_MIGRATE_FAILED]);
 		fprintf(f, "  memcg       ");
 		int shown = 0;
 		for (unsigned k = 0; k < NR_MEMCG; k++)
@@ -417,15 +409,15 @@ static void print_stat(bool json, double dt, struct samplers *s, struct vm *vms,
 				(unsigned long long)(vb->tier.demoted_total - va->tier.demoted_total),
 				(unsigned long long)(vb->tier.promoted_total - va->tier.promoted_total));
 		fprintf(f, "\n  hottest    ");
-		for (long k = 0; k < nhot && k < top; k++)
-			fprintf(f, " 0x%llx:%llu", (unsigned long long)(hot[k].region << s->region_shift),
-				(unsigned long long)hot[k].count);
+		for (long k = 0; k < fg.nhot && k < top; k++)
+			fprintf(f, " 0x%llx:%llu", (unsigned long long)(fg.hot[k].region << s->region_shift),
+				(unsigned long long)fg.hot[k].count);
 		fprintf(f, "\n");
-		if (io_done) {
+		if (fg.io_done) {
 			fprintf(f, "  nvme I/O    %llu completed, p50 %.1f us, p99 %.1f us\n",
-				(unsigned long long)io_done,
-				hist_percentile(hist, TIERD_HIST_SLOTS, 0.5) / 1000,
-				hist_percentile(hist, TIERD_HIST_SLOTS, 0.99) / 1000);
+				(unsigned long long)fg.io_done,
+				hist_percentile(fg.hist, TIERD_HIST_SLOTS, 0.5) / 1000,
+				hist_percentile(fg.hist, TIERD_HIST_SLOTS, 0.99) / 1000);
 		}
 		free(fg.hot);
 	}

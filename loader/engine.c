@@ -9,7 +9,7 @@
  *     demotions), where each region is (move_pages, query only, every
  *     STRIDE-th page), the DRAM total exact from numa_maps, the VM's
  *     storage latency; the phases after read it and write the epoch's plan;
- *  3. rank: regions by heat; the hot set: regions at or above thr x the
+ *  3. rank: regions by heat; the hot set: regions at or above HOT_X_MEAN x the
  *     VM's mean heat two epochs running;
  *  4. the DRAM set: the hot set, hottest first, within the budget, the
  *     rest of the budget to the warmest (heat decayed more slowly);
@@ -25,10 +25,12 @@
  *  8. the exact-budget hold: after promotions, the exact DRAM figure read
  *     again and the budget held against it;
  *  9. feedback: ping-pong (a region moved back within PINGPONG_EPOCHS) and
- *     a used-up migration budget widen the hysteresis; the slow tier's
- *     share of the heat against the target moves thr; slow NVMe/TCP storage
- *     doubles the hysteresis and extends memory.low. Every adjustment is
- *     logged with its reason;
+ *     a used-up migration budget widen the hysteresis; slow NVMe/TCP
+ *     storage doubles the hysteresis and extends memory.low. Every
+ *     adjustment is logged with its reason. The slow tier's share of the
+ *     heat is reported, not steered on: hint faults cannot tell a page
+ *     touched a thousand times a second from one touched a million times,
+ *     so it is no share of accesses (docs/heat-rate-estimate.md);
  * 10. shield: memory.low on the VM's scope over its recent hot set.
  *
  * The kernel's levers: NUMA balancing in mode 3 (scan every tier, so every
@@ -66,9 +68,6 @@
 #define PP_MAX		3
 #define PP_SHARE	0.125
 #define HYST_BASE	0.25
-#define THR_INIT	2.0			/* hot: twice the VM's mean heat */
-#define THR_MIN		1.5
-#define THR_MAX		8.0
 #define WARM_EPOCHS	3			/* sampled epochs before cold means cold */
 #define HYST_MAX	4.0
 #define FILL_GAIN	2.0			/* a region below the hot line displaces one this much colder */
@@ -349,7 +348,6 @@ int engine_attach(struct engine *e, const struct policy *p, bool incoming, char 
 	v->slot = slot;
 	v->pol = *p;
 	v->incoming = incoming;
-	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
 	struct memcg_tier mt;
@@ -371,12 +369,16 @@ int engine_attach(struct engine *e, const struct policy *p, bool incoming, char 
 	e->vm[e->nvm++] = v;
 	{
 		char b1[32], b2[32];
+		struct policy dflt;
+
+		policy_default(&dflt);
 		note("VM %ld attached: pid %d, %s, guest RAM %s in %d range(s), %zu regions; "
-		       "policy:%s budget %s, rate %.0f MB/s, target slow share %.1f%%",
+		       "policy:%s budget %s, rate %.0f MB/s%s",
 		       v->vm.vmid, v->vm.pid, v->vm.scope, fmt_bytes(v->vm.ram_bytes, b1, sizeof(b1)),
 		       v->vm.nr_ranges, nr, p->pin_hot ? " pin-hot," : "",
 		       p->dram_max ? fmt_bytes(p->dram_max, b2, sizeof(b2)) : "none", p->rate_mbs,
-		       p->target_slow * 100);
+		       p->target_slow != dflt.target_slow ?
+		       " (target-slow is accepted but no longer steers: see tierd(8))" : "");
 		for (int i = 0; i < v->vm.nr_ranges; i++)
 			dbg("VM %ld: range %d: %#llx-%#llx %s", v->vm.vmid, i, (unsigned long long)v->vm.ram[i].start,
 			    (unsigned long long)v->vm.ram[i].end, v->vm.ram[i].what);
@@ -1124,7 +1126,7 @@ struct plan {
 	size_t nord;			/* regions with sampled pages: by_heat's items */
 	size_t nabove;			/* of them at or above the hot line: by_heat's first */
 	size_t nf, nw;			/* by_warmth's items; by_want's (the DRAM set's slow regions) */
-	double mean, hot_min;		/* the VM's mean heat; the hot line (thr x mean) */
+	double mean, hot_min;		/* the VM's mean heat; the hot line (HOT_X_MEAN x mean) */
 	bool by_lru;			/* over budget, memory.reclaim took the excess */
 	uint64_t free_now, free_floor;	/* free DRAM; promotions keep it above the floor */
 	size_t cold_end;		/* by_heat[cold_end..] already looked at as eviction victims */
@@ -1193,7 +1195,7 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		v->seen++;
 	p->warm = v->seen >= WARM_EPOCHS;
 	p->mean = p->nord ? total / p->nord : 0;
-	p->hot_min = v->thr * p->mean;
+	p->hot_min = HOT_X_MEAN * p->mean;
 	dbg("VM %ld epoch %llu: mean heat %.0f, hot from %.0f", v->vm.vmid, (unsigned long long)e->epoch, p->mean,
 	    p->hot_min);
 	order_start(&by_heat, p->nord);
@@ -1505,8 +1507,6 @@ static double wider(double hyst)
 /* Thresholds from feedback; each change logged with its reason. */
 static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint64_t moves_before)
 {
-	double t = v->pol.target_slow;
-
 	v->win_moves += v->moves - moves_before;
 	v->win_pp += v->pingpong - pingpong_before;
 	if (e->epoch - v->attached_epoch < 3)
@@ -1537,17 +1537,6 @@ static void tune(struct engine *e, struct evm *v, uint64_t pingpong_before, uint
 		}
 	} else {
 		v->budget_full = 0;
-	}
-	if (v->slow_share > t && !v->budget_bound && v->thr > THR_MIN) {
-		double th = v->thr * 0.8 < THR_MIN ? THR_MIN : v->thr * 0.8;
-		adjust(e, v, "slow tier's share of the heat %.1f%% above target %.1f%%, DRAM budget not reached: "
-		       "hot threshold %.2f -> %.2f x mean heat", v->slow_share * 100, t * 100, v->thr, th);
-		v->thr = th;
-	} else if (v->slow_share < t / 2 && v->thr < THR_INIT) {
-		double th = v->thr / 0.8 > THR_INIT ? THR_INIT : v->thr / 0.8;
-		adjust(e, v, "slow tier's share of the heat %.1f%% well below target %.1f%%: hot threshold %.2f -> %.2f x mean heat",
-		       v->slow_share * 100, t * 100, v->thr, th);
-		v->thr = th;
 	}
 }
 
@@ -1978,7 +1967,7 @@ static void status_vm_json(struct engine *e, struct evm *v, struct json *j)
 	json_kbool(j, "budget_bound", v->budget_bound);
 	json_knum(j, "slow_share", 4, v->slow_share);
 	json_kobj(j, "thresholds");
-	json_knum(j, "hot_x_mean", 2, v->thr);
+	json_knum(j, "hot_x_mean", 2, HOT_X_MEAN);
 	json_knum(j, "hysteresis", 2, eff_hyst(v));
 	json_end(j);
 	json_kobj(j, "migrations");
@@ -2053,14 +2042,14 @@ void engine_status(struct engine *e, FILE *f, bool json)
 				v->vm.vmid, v->vm.pid, v->incoming_since ? now_s() - v->incoming_since : 0.0);
 			continue;
 		}
-		fprintf(f, "VM %ld (pid %d)%s budget %s: DRAM %s, slow %s; hot set %s; slow tier's heat share %.1f%% (target %.1f%%)\n",
+		fprintf(f, "VM %ld (pid %d)%s budget %s: DRAM %s, slow %s; hot set %s; slow tier's heat share %.1f%%\n",
 			v->vm.vmid, v->vm.pid, v->pol.pin_hot ? " pin-hot," : "",
 			v->pol.dram_max ? fmt_bytes(v->pol.dram_max, b[0], 32) : "none",
 			fmt_bytes(v->dram_est, b[1], 32), fmt_bytes(v->slow_bytes, b[2], 32),
-			fmt_bytes(v->hot_bytes, b[3], 32), v->slow_share * 100, v->pol.target_slow * 100);
+			fmt_bytes(v->hot_bytes, b[3], 32), v->slow_share * 100);
 		fprintf(f, "   migrated: %s promoted, %s demoted, %llu ping-pongs (the kernel: %llu pages promoted); hot: heat >= %.2f x mean, hysteresis %.2f; memory.low %s\n",
 			fmt_bytes(v->promoted, b[4], 32), fmt_bytes(v->demoted, b[5], 32),
-			(unsigned long long)v->pingpong, (unsigned long long)v->kernel_promoted, v->thr, eff_hyst(v), fmt_bytes(v->low_bytes, b[0], 32));
+			(unsigned long long)v->pingpong, (unsigned long long)v->kernel_promoted, HOT_X_MEAN, eff_hyst(v), fmt_bytes(v->low_bytes, b[0], 32));
 		fprintf(f, "   guest RAM %s in %d range(s)%s%s\n", fmt_bytes(v->vm.ram_bytes, b[0], 32), v->vm.nr_ranges,
 			v->vm.note[0] ? "; " : "", v->vm.note);
 		if (v->unmovable || v->huge_note[0])
@@ -2116,7 +2105,6 @@ int engine_sim_vm(struct engine *e, const struct policy *p, uint64_t ram_bytes, 
 	v->vm.ram_bytes = ram_bytes;
 	v->rg[0].first = base >> RSHIFT;
 	v->rg[0].last = (base + ram_bytes - 1) >> RSHIFT;
-	v->thr = THR_INIT;
 	v->hyst = HYST_BASE;
 	v->attached_epoch = e->epoch;
 	if (!(v->r = regions_grow(NULL, 0, nr))) {

@@ -10,6 +10,9 @@
 #include "topo.h"
 #include "vm.h"
 
+/* Hot: a region's heat at least this many times its VM's mean heat. */
+#define HOT_X_MEAN	1.5
+
 /*
  * One 2 MiB region of a VM's guest RAM (engine.c; the unit tests build
  * them). The fields every per-region pass of an epoch reads (the heat,
@@ -89,7 +92,7 @@ struct evm {
 	} *rg;
 	int nrg;
 	/* tuned */
-	double thr, hyst;		/* hot: heat >= thr x mean; hysteresis */
+	double hyst;			/* hysteresis */
 	int seen;			/* epochs in which it had samples */
 	/* figures of the last epoch */
 	/* DRAM: dram_est is the figure the phases steer by, the snapshot's

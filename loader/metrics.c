@@ -97,9 +97,10 @@ static void write_all(struct engine *e, FILE *f)
 	       "%llu", (unsigned long long)v->pol.dram_max);
 	PER_VM("tierd_vm_hot_set_bytes", "gauge", "Bytes of the VM's hot set.", "%llu", (unsigned long long)v->hot_bytes);
 	PER_VM("tierd_vm_slow_access_share", "gauge",
-	       "Share of the VM's sampled accesses (heat) that hit the slow tier in the last epoch.", "%.6f", v->slow_share);
+	       "The slow tier's share of the VM's sampled heat (hint faults weighted by how soon after its scan each came) "
+	       "in the last epoch: a ranking signal, not the share of accesses (see tierd(8)).", "%.6f", v->slow_share);
 	PER_VM("tierd_vm_slow_access_target", "gauge",
-	       "The VM's target-slow: the share of its accesses it may have on the slow tier.", "%.6f", v->pol.target_slow);
+	       "The VM's target-slow policy (accepted for existing policies; tierd no longer steers on it).", "%.6f", v->pol.target_slow);
 	PER_VM("tierd_vm_promoted_bytes_total", "counter", "Bytes tierd moved to DRAM.",
 	       "%llu", (unsigned long long)v->promoted);
 	PER_VM("tierd_vm_demoted_bytes_total", "counter", "Bytes tierd moved to the slow tier.",
@@ -110,7 +111,7 @@ static void write_all(struct engine *e, FILE *f)
 	       "%llu", (unsigned long long)v->kernel_promoted);
 	PER_VM("tierd_vm_kernel_demoted_pages_total", "counter", "Pages the kernel demoted from the VM (reclaim).",
 	       "%llu", (unsigned long long)v->kernel_demoted);
-	PER_VM("tierd_vm_hot_threshold", "gauge", "Hot: heat at least this many times the VM's mean.", "%.3f", v->thr);
+	PER_VM("tierd_vm_hot_threshold", "gauge", "Hot: heat at least this many times the VM's mean (fixed).", "%.3f", HOT_X_MEAN);
 	PER_VM("tierd_vm_memory_low_bytes", "gauge", "memory.low tierd set on the VM's scope.",
 	       "%llu", (unsigned long long)v->low_bytes);
 	PER_VM("tierd_vm_io_latency_p99_seconds", "gauge", "p99 NVMe latency of the VM's I/O in the last epoch.",

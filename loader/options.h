@@ -41,7 +41,7 @@
 	  "MBPS", "migration limit for the VM (default 256 MB/s)", "%.0f MB/s", 1)		\
 	X("target-slow", P_NUM, target_slow, 0.05, v > 0 && v < 0.5,				\
 	  "%s is not a share in (0, 0.5), like 0.05",						\
-	  "SHARE", "wanted share of accesses on the slow tier (default 0.05)", "%.3f", 4)	\
+	  "SHARE", "accepted for existing policies, no longer steers (default 0.05)", "%.3f", 4)	\
 	X("io-slow-us", P_NUM, io_slow_us, 5000, v > 0, "%s must be positive",			\
 	  "US", "NVMe p99 above which its storage counts as slow (default 5000)", "%.0f", 0)
 

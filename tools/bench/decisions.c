@@ -93,7 +93,7 @@ static void run(const struct sc *s)
 		uint64_t pr = 0, de = 0, hot = 0, want = 0;
 		for (int i = 0; i < e.nvm; i++) {
 			struct evm *v = e.vm[i];
-			mixd(v->thr); mixd(v->hyst); mix(v->hot_bytes); mix(v->want_bytes); mix(v->dram_est); mix(v->slow_bytes);
+			mixd(v->hyst); mix(v->hot_bytes); mix(v->want_bytes); mix(v->dram_est); mix(v->slow_bytes);
 			mix(v->promoted); mix(v->demoted); mix(v->pingpong); mix(v->budget_bound); mixd(v->slow_share); mixd(v->budget_use);
 			pr += v->promoted; de += v->demoted; hot += v->hot_bytes; want += v->want_bytes;
 			for (size_t k = 0; k < v->nr; k++) {

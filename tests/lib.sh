@@ -19,6 +19,13 @@ expect_fail() {
 	echo "ok: $what -> exit $rc: $(echo "$out" | head -n1)"
 }
 
+# tierd_wrapper PATH CONF: an executable PATH that runs $TIERD with
+# --config CONF, for callers that take a tierd to run (the hookscript's TIERD)
+tierd_wrapper() {
+	printf '#!/bin/sh\nexec %s "$@" --config %s\n' "$TIERD" "$2" >"$1"
+	chmod +x "$1"
+}
+
 # Cleanup stack: on_exit 'cmd' runs at exit, last first.
 _cleanups=()
 on_exit() { _cleanups+=("$1"); }

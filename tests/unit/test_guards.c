@@ -6,7 +6,8 @@
  * tier, last move), runs one epoch with no heat reading (read_heat then
  * only decays the heat, by 0.8) and asserts a decision the guard makes,
  * against the same VM built so the guard does not apply: pin-hot, held
- * (HOLD_EPOCHS), blackout, yield, margin, free floor; then the two
+ * (HOLD_EPOCHS), fill settled (PINGPONG_EPOCHS), blackout, yield, margin,
+ * free floor; then the two
  * paths the simulator never ran before the mover: reclaim_excess and the
  * exact-budget hold.
  */
@@ -127,6 +128,43 @@ static void test_held(void)
 	CHECK(in_dram(v, 2), "a region promoted 2 epochs ago was demoted as cold");
 	CHECK(!in_dram(v, 3), "a region promoted 5 epochs ago is no longer held");
 	CHECK(!in_dram(v, 4), "a cold DRAM region was not demoted");
+}
+
+/*
+ * fill settled: below the hot line, a region promoted less than
+ * PINGPONG_EPOCHS (10) ago is not evicted for a warmer fill region, and
+ * one demoted that recently is not brought back by the fill. Regions 0-11
+ * (24 MiB) in DRAM, heat 5 and warmth 10; region 12 on the slow tier,
+ * heat 10 (none is hot) and warmth 1000:
+ * the fill wants it and 11 of the DRAM ones under a 32 MiB budget (24 MiB
+ * to promote to, the margin kept). With the DRAM ones promoted 7 epochs
+ * ago nothing moves; 12 ago, region 12 is promoted and one of them goes.
+ * Region 12 demoted 7 epochs ago stays where it is; 12 ago, it comes back.
+ */
+static void test_fill_settled(void)
+{
+	for (int c = 0; c < 3; c++) {
+		struct evm *v = vm_of(32, 32 * MiB, false);
+		int ago_dram = c == 0 ? 7 : 12, ago_12 = c == 2 ? 7 : 12;
+
+		for (size_t k = 0; k < 32; k++) {
+			set(v, k, k < 12 ? 5 : 10, k < 12, 0);	/* the DRAM ones after 12 in the heat order */
+			v->r[k].warmth = k == 12 ? 1000 : 10;
+			if (k < 12)
+				moved(v, k, ago_dram, 1);
+		}
+		moved(v, 12, ago_12, -1);
+		epoch();
+		bool moved_in = in_dram(v, 12);
+		if (c == 1)
+			CHECK(moved_in && count_dram(v, 0, 12) == 11, "fill: region 12 %s, %d of 12 left in DRAM",
+			      moved_in ? "promoted" : "not promoted", count_dram(v, 0, 12));
+		else
+			CHECK(!moved_in && count_dram(v, 0, 12) == 12,
+			      "fill settled (%s): region 12 %s, %d of 12 left in DRAM",
+			      c == 0 ? "DRAM promoted 7 ago" : "12 demoted 7 ago", moved_in ? "promoted" : "not promoted",
+			      count_dram(v, 0, 12));
+	}
 }
 
 /*
@@ -272,6 +310,7 @@ int main(void)
 	log_init(LOG_ERR);
 	test_pin_hot();
 	test_held();
+	test_fill_settled();
 	test_blackout();
 	test_yield();
 	test_margin();

@@ -493,16 +493,17 @@ static bool held(const struct engine *e, const struct region *r)
 }
 
 /*
- * A region tierd moved in direction dir (1 promoted, -1 demoted) less than
- * PINGPONG_EPOCHS ago stays where it is for the fill (the DRAM set's part
- * below the hot line): it is not evicted for a fill region, nor brought
- * back as one. Below the hot line a region's warmth rests on one or two
- * hint faults per NUMA scan pass, and of two alike regions one reads
- * warmer by the fill's factor about two times in five (docs/engine-
- * notes.md), so without this the fill swapped them back and forth. Hot
- * regions are not bound by it.
+ * Region r was moved in direction dir (1 promoted, -1 demoted) within
+ * PINGPONG_EPOCHS: moving it back now is a ping-pong. The fill (the DRAM
+ * set's part below the hot line) makes no such move: it neither evicts a
+ * region promoted that recently nor brings back one demoted that
+ * recently. Below the hot line a region's warmth rests on one or two hint
+ * faults per NUMA scan pass, and of two alike regions one reads warmer by
+ * the fill's factor about two times in five (docs/engine-notes.md), so
+ * without this the fill swapped them back and forth. Hot regions are not
+ * bound by it.
  */
-static bool fill_settled(const struct engine *e, const struct region *r, int dir)
+static bool moved_lately(const struct engine *e, const struct region *r, int dir)
 {
 	return r->moved_at >= 0 && r->dir == dir && (int64_t)e->epoch - r->moved_at <= PINGPONG_EPOCHS;
 }
@@ -949,8 +950,7 @@ static uint64_t move_region(struct engine *e, struct evm *v, struct region *r, b
 	if (moved < est / 2)
 		dbg("VM %ld: region %zu: %llu of %llu KiB moved", v->vm.vmid, (size_t)(r - v->r),
 		    (unsigned long long)(moved >> 10), (unsigned long long)(est >> 10));
-	bool pp = r->moved_at >= 0 && r->dir == (promote ? -1 : 1) &&
-		  (int64_t)e->epoch - r->moved_at <= PINGPONG_EPOCHS;
+	bool pp = moved_lately(e, r, promote ? -1 : 1);
 
 	v->pingpong += pp;
 	v->moves++;
@@ -1240,7 +1240,7 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		r->hot = p->warm && (r->streak >= 2 + 2 * r->pp || (r->fast && r->streak >= 1));
 		r->want = false;
 		if (!r->hot) {
-			if (p->fill && !r->pp && r->warmth > 0 && !fill_settled(e, r, -1))
+			if (p->fill && !r->pp && r->warmth > 0 && !moved_lately(e, r, -1))
 				by_warmth.a[p->nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = i };
 			continue;
 		}
@@ -1391,7 +1391,7 @@ static bool next_promotion(struct evm *v, struct plan *p, size_t *w, struct oite
  * cursor), only ones after r in the heat order and colder by the
  * hysteresis factor (a fill region: FILL_GAIN times more), never one
  * promoted less than HOLD_EPOCHS ago (for a fill region: PINGPONG_EPOCHS,
- * fill_settled), while the migration budget lasts.
+ * moved_lately), while the migration budget lasts.
  */
 static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mig *m, const struct oitem *it,
 		      struct region *r, uint64_t b)
@@ -1400,11 +1400,11 @@ static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mi
 	       m->left > 0 && !p->yielding) {
 		struct region *c = &v->r[order_at(&by_heat, --p->cold_end)->idx];
 		/* a hot region may evict one the fill wanted: a warmth
-		 * outlives a moved hot set's old place by ~20 epochs */
-		/* (by_want is in heat order, so the hot regions mostly come
-		 * before the fill's: a victim skipped for a fill region is
-		 * one they did not need) */
-		if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c) || (!r->hot && fill_settled(e, c, 1)))
+		 * outlives a moved hot set's old place by ~20 epochs. (by_want
+		 * is in heat order, so the hot regions mostly come before the
+		 * fill's: a victim skipped for a fill region is one they did
+		 * not need.) */
+		if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c) || (!r->hot && moved_lately(e, c, 1)))
 			continue;
 		if (!r->hot && c->warmth * (1 + eff_hyst(v)) * FILL_GAIN >= r->warmth) {
 			p->cold_end++;	/* c stays a victim for a hot region */

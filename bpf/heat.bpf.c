@@ -35,6 +35,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "common.bpf.h"
 
 const volatile __u32 region_shift = 21;
@@ -61,6 +62,7 @@ struct {
 #define SCAN_RING 16
 struct scan_win {
 	__u64 start, end, t, t_end;
+	__u64 run_mark;			/* the sweeper's run_mark() at t_end */
 	__u32 tid, pad;
 };
 
@@ -123,21 +125,46 @@ static __always_inline bool over_cap(const struct vm_cfg *vm, __u32 slot)
 }
 
 /*
+ * The current thread's run time minus the scheduler clock: the scheduler
+ * adds the time since exec_start to sum_exec_runtime and moves exec_start
+ * to now whenever it accounts a running task, so this stays the same while
+ * the thread runs and falls by the time it spends off the CPU. Two marks of
+ * one thread differ by the time it was off the CPU between them.
+ */
+static __always_inline __u64 run_mark(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, se.sum_exec_runtime) - BPF_CORE_READ(task, se.exec_start);
+}
+
+/*
  * When the wait for a fault at addr by thread tid began, in window w:
- * - for the thread that swept w, once it is swept, its end: that thread
- *   touched nothing while it swept;
+ * - for the thread that swept w, once it is swept, its end, moved on by
+ *   the time the thread has spent off the CPU since (it touched nothing
+ *   while it swept, nor while it waited for a CPU after; a sweeper that
+ *   lost the CPU for 30 ms once it was done made every fault of that
+ *   window, hot regions' too, weigh nothing, and so one window's regions
+ *   outranked another's);
  * - for the VM's other threads, when the sweep reached addr: w's start
  *   plus the sweep time to addr's offset, at w's own rate once it is swept,
  *   at the average rate of earlier windows while it is being swept.
  * 0 if w had not reached addr by now (then the fault is not this window's).
  */
 static __always_inline __u64 prot_time(const struct scans *sc, const struct scan_win *w,
-				       __u64 addr, __u64 now, __u32 tid)
+				       __u64 addr, __u64 now, __u32 tid, bool *moved)
 {
 	__u64 pages = (w->end - w->start) >> 12, off = (addr - w->start) >> 12, t;
 
-	if (w->t_end && tid == w->tid)
+	if (w->t_end && tid == w->tid) {
+		__s64 off = (__s64)(w->run_mark - run_mark());
+
 		t = w->t_end;
+		if (off > 0) {
+			*moved = true;
+			t += (__u64)off < now - t ? (__u64)off : now - t;
+		}
+	}
 	else if (w->t_end && pages)
 		t = w->t + (w->t_end - w->t) * off / pages;
 	else
@@ -164,18 +191,24 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
 	__u64 best = 0, lat, t;
+	bool moved = false, best_moved = false;
 
 	if (!sc)
 		return 0;
 	for (__u32 i = 0; i < SCAN_RING; i++) {
 		struct scan_win *w = &sc->w[i];
 
+		moved = false;
 		if (addr >= w->start && addr < w->end && w->t && w->t <= now &&
-		    (t = prot_time(sc, w, addr, now, tid)) > best)
+		    (t = prot_time(sc, w, addr, now, tid, &moved)) > best) {
 			best = t;
+			best_moved = moved;
+		}
 	}
 	if (!best)
 		return 0;
+	if (best_moved)
+		vm_stat_add(slot, VS_OFF_CPU_WAITS, 1);
 	lat = now - best;
 	if (lat > TIERD_SCAN_HORIZON_NS)
 		return 0;
@@ -240,6 +273,7 @@ static __always_inline int end_scan(void)
 	now = bpf_ktime_get_ns();
 	if (!w->t || now < w->t)
 		return 0;
+	w->run_mark = run_mark();
 	w->t_end = now;
 	pages = (w->end - w->start) >> 12;
 	if (pages >= 512) {

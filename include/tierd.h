@@ -83,6 +83,8 @@ enum vm_stat {
 	VS_HINTED,		/* sampled faults inside a recorded window */
 	VS_SWEEP_NS,		/* time spent protecting recorded windows */
 	VS_SWEEP_PAGES,		/* and their size, in 4 KiB pages */
+	VS_OFF_CPU_WAITS,	/* hint faults whose wait for the sweeper had
+				 * its time off the CPU taken out */
 	NR_VM_STATS,
 };
 

@@ -252,6 +252,7 @@ static void print_stat_json(double dt, struct samplers *s, struct vm *vms, int n
 		json_ku64(&j, "scans", fg.d[VS_SCANS]);
 		/* how long protecting guest RAM took, per MiB (0: no window swept) */
 		json_ku64(&j, "sweep_ns_per_mib", fg.d[VS_SWEEP_PAGES] ? fg.d[VS_SWEEP_NS] * 256 / fg.d[VS_SWEEP_PAGES] : 0);
+		json_ku64(&j, "off_cpu_waits", fg.d[VS_OFF_CPU_WAITS]);
 		json_ku64(&j, "throttled", fg.d[VS_THROTTLED]);
 		json_ku64(&j, "out_of_range", fg.d[VS_OUT_OF_RANGE]);
 		json_ku64(&j, "map_full", fg.d[VS_MAP_FULL]);

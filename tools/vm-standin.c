@@ -109,6 +109,26 @@ static inline double rnd01(void)
 	return (rnd() >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/*
+ * Memory for the stand-in's own bookkeeping, zeroed, with a memory policy
+ * of its own (MPOL_LOCAL), which keeps it out of NUMA balancing's scans
+ * (task_numa_work skips a VMA whose policy lacks MPOL_F_MOF). Every access
+ * to guest RAM also touches it, so when a scan protected it the thread
+ * that touches guest RAM spent its next milliseconds in hint faults on its
+ * own counters, and the guest RAM swept in the same pass (the last MiB of
+ * RAM, just before these mappings) looked colder than it was.
+ */
+static void *book(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("out of memory for %zu bytes of bookkeeping", size);
+	if (mbind(p, size, MPOL_LOCAL, NULL, 0, 0))
+		die("mbind MPOL_LOCAL: %s", strerror(errno));
+	return p;
+}
+
 /* The tag of word w of page p: never zero, so a zeroed page is caught. */
 static inline uint32_t tag(uint64_t p, uint64_t w)
 {
@@ -151,11 +171,11 @@ static inline void check(uint64_t p, uint64_t w)
  */
 static void fill(void)
 {
-	double t0 = now(), per_page = o.arrive / (double)npages;
+	double t_fill = now(), per_page = o.arrive / (double)npages;
 
 	for (uint64_t p = 0; p < npages; p++) {
 		if (o.arrive > 0 && p % 256 == 0) {
-			double ahead = t0 + p * per_page - now();
+			double ahead = t_fill + p * per_page - now();
 			if (ahead > 0) {
 				struct timespec ts = { (time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9) };
 				nanosleep(&ts, NULL);
@@ -166,7 +186,7 @@ static void fill(void)
 			*word(p, w) = (uint64_t)tag(p, w) << 32 | (uint32_t)w;
 	}
 	if (o.arrive > 0)
-		fprintf(stderr, "vm-standin: guest RAM arrived in %.1f s\n", now() - t0);
+		fprintf(stderr, "vm-standin: guest RAM arrived in %.1f s\n", now() - t_fill);
 }
 
 /* ---- access pattern ---- */
@@ -177,7 +197,7 @@ static void zipf_init(void)
 {
 	double sum = 0;
 
-	zcdf = malloc(nchunks * sizeof(*zcdf));
+	zcdf = book(nchunks * sizeof(*zcdf));
 	if (!zcdf)
 		die("out of memory");
 	for (uint64_t r = 0; r < nchunks; r++)
@@ -249,7 +269,7 @@ static inline void access_one(void)
 {
 	uint64_t p = pick(), r = rnd(), w = r % WORDS;
 
-	acc[p]++;
+	__atomic_store_n(&acc[p], acc[p] + 1, __ATOMIC_RELAXED);	/* read by the reporter */
 	if (rnd01() < o.write_share) {
 		check(p, 0);
 		gen[p]++;
@@ -286,11 +306,14 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 	 * while NUMA balancing has it PROT_NONE (waiting for its hint fault);
 	 * such a page has not moved, so its last known node stands. */
 	static uint8_t *last;
+	/* acc[] as the last report read it: the main thread alone writes
+	 * acc[] and goes on while this reads it, so this epoch's accesses to
+	 * a page are its count now less its count then */
+	static uint32_t *seen;
 
 	if (!last) {
-		last = malloc(npages);
-		if (!last)
-			die("out of memory");
+		last = book(npages);
+		seen = book(npages * sizeof(*seen));
 		memset(last, 0xff, npages);
 	}
 	for (uint64_t p0 = 0; p0 < npages; p0 += BATCH) {
@@ -302,7 +325,10 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 			die("move_pages: %s", strerror(errno));
 		for (unsigned long i = 0; i < n; i++) {
 			int s = status[i];
-			uint32_t a = acc[p0 + i];
+			uint32_t now_acc = __atomic_load_n(&acc[p0 + i], __ATOMIC_RELAXED);
+			uint32_t a = now_acc - seen[p0 + i];
+
+			seen[p0 + i] = now_acc;
 
 			total += a;
 			if (s >= 0 && s < nnodes)
@@ -345,7 +371,6 @@ static void report(double t, long epoch, uint64_t accesses, double secs)
 	       total ? (double)fast_acc / total : 0, o.budget, oracle(o.budget),
 	       verified, errors);
 	fflush(stdout);
-	memset(acc, 0, npages * sizeof(*acc));
 }
 
 /* ---- registration, as Proxmox runs a VM ---- */
@@ -451,7 +476,33 @@ static void map_ram(void)
 	}
 	if (o.backing != B_ANON && (fd < 0 || ftruncate(fd, o.mem)))
 		die("guest RAM backing: %s", strerror(errno));
-	ram = mmap(NULL, o.mem, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (o.backing == B_HUGETLBFS) {
+		ram = mmap(NULL, o.mem, PROT_READ | PROT_WRITE, flags, fd, 0);
+	} else {
+		/* QEMU aligns guest RAM to 2 MiB (qemu_ram_mmap: reserve the
+		 * size plus the alignment, map at the aligned address inside
+		 * it), so that every 2 MiB of it can be a transparent huge
+		 * page; unaligned, the first and last MiB or so are 4 KiB
+		 * pages that each take their own hint fault */
+		uint64_t align = CHUNK_PAGES * PAGE;
+		char *res = mmap(NULL, o.mem + align, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		ram = MAP_FAILED;
+		if (res != MAP_FAILED) {
+			char *at = (char *)(((uintptr_t)res + align - 1) & ~(uintptr_t)(align - 1));
+
+			ram = mmap(at, o.mem, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+			if (ram == MAP_FAILED) {
+				munmap(res, o.mem + align);
+			} else {
+				if (at > res)
+					munmap(res, at - res);
+				if (res + align > at)
+					munmap(at + o.mem, res + align - at);
+			}
+		}
+	}
 	if (ram == MAP_FAILED)
 		die("mmap %" PRIu64 " bytes: %s%s", o.mem, strerror(errno),
 		    o.backing == B_HUGETLBFS ? " (are enough huge pages reserved?)" : "");
@@ -589,25 +640,84 @@ static void parse(int argc, char **argv)
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 /*
- * QEMU is never one thread (vCPUs, the main loop, RCU, I/O threads), and
- * the kernel treats a single-threaded process differently: NUMA balancing
- * does not scan the pages already on the node it runs on (change_pte_range,
- * mm_users == 1), so they would take no hint faults. One idle thread makes
- * the stand-in look like QEMU there.
+ * The ground truth is reported by a thread of its own, as QEMU's vCPUs go
+ * on touching guest RAM while its other threads do their work: when the
+ * thread that touches RAM stopped each epoch to report (tens of ms of
+ * move_pages() under TCG), a NUMA-balancing scan it swept just before was
+ * followed by no access at all for that long, and every region of that
+ * window looked cold for that scan, hot ones too (the lab's heat-precision
+ * found a whole window's hot set outranked so).
+ *
+ * It also keeps the stand-in from being one thread, which QEMU never is
+ * (vCPUs, the main loop, RCU, I/O threads): NUMA balancing does not scan
+ * the pages of a single-threaded process that are already on the node it
+ * runs on (change_pte_range, mm_users == 1), so they would take no hint
+ * faults.
  */
-static void *idle_thread(void *arg)
+static double t0;			/* when the accesses began */
+static int began;			/* 1 once t0 is set */
+static uint64_t accessed;		/* accesses so far, by the main thread */
+static int accessing = 1;		/* 0: the main thread has stopped */
+static long epoch;
+static uint64_t reported;		/* accesses when the last report was made */
+static double reported_at;
+
+static void report_now(void)
 {
+	double t = now();
+	uint64_t n = __atomic_load_n(&accessed, __ATOMIC_RELAXED);
+
+	report(t - t0, ++epoch, n - reported, t - reported_at);
+	reported = n;
+	reported_at = t;
+}
+
+static void nap(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* One report every epoch from when the accesses begin, and the last one
+ * once they end (at --duration, or on a signal); an epoch that would end
+ * with --duration is left to that last one. */
+static void *reporter(void *arg)
+{
+	sigset_t pipe;
+
 	(void)arg;
-	for (;;)
-		pause();
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);	/* a closed stdout ends the stand-in, as before */
+	pthread_sigmask(SIG_UNBLOCK, &pipe, NULL);
+	while (!__atomic_load_n(&began, __ATOMIC_ACQUIRE) && __atomic_load_n(&accessing, __ATOMIC_ACQUIRE))
+		nap(0.01);
+	for (long k = 1;; ) {
+		double next = t0 + k * o.epoch;
+
+		if (!__atomic_load_n(&accessing, __ATOMIC_ACQUIRE))
+			break;
+		if (o.duration > 0 && k * o.epoch >= o.duration - 1e-6) {
+			nap(0.01);
+			continue;
+		}
+		double wait = next - now();
+		if (wait > 0) {
+			nap(wait < 0.05 ? wait : 0.05);	/* short naps: the end is seen soon */
+			continue;
+		}
+		report_now();
+		k++;
+	}
+	if (__atomic_load_n(&began, __ATOMIC_ACQUIRE))
+		report_now();
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	double t0, next, last, move_at;
-	uint64_t n = 0, since = 0;
-	long epoch = 0;
+	double move_at;
+	uint64_t n = 0;
 
 	parse(argc, argv);
 	if (numa_available() < 0)
@@ -616,24 +726,24 @@ int main(int argc, char **argv)
 		supervise();	/* returns in the child, inside the scope */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	pthread_t idle;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);		/* signals stay with the main thread */
-	if (pthread_create(&idle, NULL, idle_thread, NULL))
-		die("cannot start a second thread");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	npages = o.mem / PAGE;
 	nchunks = (npages + CHUNK_PAGES - 1) / CHUNK_PAGES;
-	gen = calloc(npages, sizeof(*gen));
-	acc = calloc(npages, sizeof(*acc));
-	if (!gen || !acc)
-		die("out of memory for bookkeeping");
+	gen = book(npages * sizeof(*gen));
+	acc = book(npages * sizeof(*acc));
 	rng_state = o.seed * 0x9E3779B97F4A7C15ULL | 1;
 	if (o.zipf > 0)
 		zipf_init();
 	read_tiers();
+	/* the reporter from the start, so that the stand-in is never one
+	 * thread (see reporter's comment above) */
+	pthread_t rep;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);		/* signals stay with the main thread */
+	if (pthread_create(&rep, NULL, reporter, NULL))
+		die("cannot start the reporting thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (o.ram_after > 0)
 		usleep((useconds_t)(o.ram_after * 1e6));
 	map_ram();
@@ -641,14 +751,14 @@ int main(int argc, char **argv)
 	if (o.mlock && mlock(ram, o.mem))
 		die("mlock: %s", strerror(errno));
 
-	t0 = last = now();
-	next = t0 + o.epoch;
+	t0 = reported_at = now();
 	move_at = o.move_every > 0 ? t0 + o.move_every : INFINITY;
+	__atomic_store_n(&began, 1, __ATOMIC_RELEASE);
 	while (!stop) {
 		for (int i = 0; i < 1024; i++)
 			access_one();
 		n += 1024;
-		since += 1024;
+		__atomic_store_n(&accessed, n, __ATOMIC_RELAXED);
 		/* sweep: one whole page per 1024 accesses */
 		for (uint64_t w = 0; w < WORDS; w++)
 			check(sweep, w);
@@ -668,16 +778,10 @@ int main(int argc, char **argv)
 			o.hot_start = (o.hot_start + step) % o.mem;
 			move_at += o.move_every;
 		}
-		if (t >= next || (o.duration > 0 && t - t0 >= o.duration)) {
-			report(t - t0, ++epoch, since, t - last);
-			since = 0;
-			last = t;
-			next += o.epoch;
-			if (o.duration > 0 && t - t0 >= o.duration)
-				break;
-		}
+		if (o.duration > 0 && t - t0 >= o.duration)
+			break;
 	}
-	if (stop)
-		report(now() - t0, ++epoch, since, now() - last);
+	__atomic_store_n(&accessing, 0, __ATOMIC_RELEASE);
+	pthread_join(rep, NULL);	/* which makes the last report */
 	return errors ? 1 : 0;
 }

@@ -10,7 +10,7 @@
  *     STRIDE-th page), the DRAM total exact from numa_maps, the VM's
  *     storage latency; the phases after read it and write the epoch's plan;
  *  3. rank: regions by heat; the hot set: regions at or above HOT_X_MEAN x the
- *     VM's mean heat two epochs running;
+ *     VM's mean heat after two strong readings in a row;
  *  4. the DRAM set: the hot set, hottest first, within the budget, the
  *     rest of the budget to the warmest (heat decayed more slowly);
  *  5. over budget: demote the coldest (before any heat of the VM,
@@ -1230,9 +1230,18 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 			by_heat.a[p->nabove++] = by_heat.a[k];
 			by_heat.a[k] = t;
 		}
-		/* hot once it has been above the threshold two epochs running,
-		 * so one lucky early fault does not pull a region in */
-		r->streak = above ? r->streak + 1 : 0;
+		/* hot after two readings in a row that each left it above the
+		 * line and were each strong enough to hold it there if they
+		 * came every epoch ((1 - DECAY) x the line), so one lucky early
+		 * fault does not pull a region in: the heat it leaves stays
+		 * above the line an epoch or two by decay alone, and counted
+		 * as a second epoch above it made cold regions hot. An epoch
+		 * above the line with no such reading (its scan window not
+		 * swept this epoch, or held in a blackout) keeps the streak. */
+		if (!above)
+			r->streak = 0;
+		else if (r->delta >= (1 - DECAY) * p->hot_min)
+			r->streak++;
 		/* a region that ping-ponged must stay hot 2 epochs longer per
 		 * ping-pong before it is promoted again: its heat is noise */
 		if (r->pp && (int64_t)e->epoch - r->moved_at > 4 * PINGPONG_EPOCHS)

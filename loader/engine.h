@@ -28,7 +28,7 @@ struct region {
 	int64_t moved_at;		/* epoch of its last migration, -1 */
 	uint32_t fast, slow;		/* pages on each tier */
 	uint32_t npg;			/* its sampled pages in evm.pages, from pg0 */
-	int streak;			/* epochs in a row at or above the hot threshold */
+	int streak;			/* strong readings in a row at or above the hot line */
 	int pp;				/* its ping-pongs of late: it must be hot longer */
 	bool hot, want;
 	bool ask, known;		/* where() reads it this epoch; it has, once */

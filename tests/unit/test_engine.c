@@ -320,6 +320,46 @@ static void test_big_vm_reads(void)
 	free(h);
 }
 
+/*
+ * A region is hot after two strong readings, not after one: a cold region
+ * (in the slow half) that reads as hot as the hot set in one epoch and
+ * cold again after stays above the hot line one more epoch by decay alone,
+ * and is not hot for it; a region that reads twice as hot every other
+ * epoch (its scan window swept every second epoch) is hot after its second
+ * reading.
+ */
+#define SPIKE (nr - 1)
+#define PULSE (nr - 2)
+static int cur_ep;
+static double spikes(uint64_t k)
+{
+	if (k == 0)
+		cur_ep++;
+	if (k == SPIKE && cur_ep == 10)
+		return 9000;
+	if (k == PULSE && cur_ep >= 10)
+		return (cur_ep - 10) % 2 ? 0 : 18000;
+	return hot_tenth(k);
+}
+
+static void test_one_reading(void)
+{
+	cur_ep = -1;
+	struct evm *v = sim(12, spikes);	/* epochs 0..11: the spike at 10 */
+	const struct region *r = &v->r[SPIKE];
+
+	printf("# the spiked region an epoch after: heat %.0f, streak %d, %s\n", r->heat, r->streak,
+	       r->fast ? "in DRAM" : "on the slow tier");
+	CHECK(r->heat >= 7000, "the spike's heat %.0f fell below the line by decay alone: the test tests nothing",
+	      r->heat);
+	/* (a region in DRAM stays hot on one reading: the fill may have put it there) */
+	CHECK(r->streak == 1 && (!r->hot || r->fast), "one reading made a region hot (streak %d)", r->streak);
+	cur_ep = -1;
+	v = sim(13, spikes);			/* strong readings at 10 and 12 */
+	CHECK(v->r[PULSE].hot, "two strong readings an epoch apart did not make a region hot (streak %d)",
+	      v->r[PULSE].streak);
+}
+
 int main(void)
 {
 	log_init(LOG_ERR);
@@ -328,6 +368,7 @@ int main(void)
 	test_hw_merge_rule();
 	test_hw_steers();
 	test_big_vm_reads();
+	test_one_reading();
 	engine_sim_stop(&e);
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

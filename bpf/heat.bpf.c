@@ -157,12 +157,12 @@ static __always_inline __u64 prot_time(const struct scans *sc, const struct scan
 	__u64 pages = (w->end - w->start) >> 12, off = (addr - w->start) >> 12, t;
 
 	if (w->t_end && tid == w->tid) {
-		__s64 off = (__s64)(w->run_mark - run_mark());
+		__s64 away = (__s64)(w->run_mark - run_mark());	/* off the CPU since */
 
 		t = w->t_end;
-		if (off > 0) {
+		if (away > 0) {
 			*moved = true;
-			t += (__u64)off < now - t ? (__u64)off : now - t;
+			t += (__u64)away < now - t ? (__u64)away : now - t;
 		}
 	}
 	else if (w->t_end && pages)
@@ -191,7 +191,7 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
 	__u64 best = 0, lat, t;
-	bool moved = false, best_moved = false;
+	bool moved, best_moved = false;
 
 	if (!sc)
 		return 0;

@@ -74,17 +74,11 @@ struct snap {
 	struct vm_snap vm[MAX_STAT_VMS];
 };
 
-static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
+/* Read the VMs' own figures: the BPF counters and the scope's files. */
+static void take_vms(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 {
 	char path[600];
 
-	sn->nheat = samplers_read_heat(s, &sn->heat);
-	if (sn->nheat < 0)
-		sn->nheat = 0;
-	/* Narrowest first: per VM, then the host's BPF counters, then
-	 * /proc/vmstat. Events keep landing while this reads, so in this order
-	 * a closing snapshot never counts more for a VM than for the host, nor
-	 * more in BPF than in vmstat. */
 	for (int i = 0; i < nvm; i++) {
 		samplers_vm_stats(s, i, &sn->vm[i].st);
 		samplers_vm_io(s, i, &sn->vm[i].io);
@@ -92,16 +86,49 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn)
 		read_kv(path, memcg_keys, NR_MEMCG, sn->vm[i].memcg);
 		memcg_tier_read(vms[i].scope_dir, &sn->vm[i].tier);
 	}
+}
+
+/* The host's figures: BPF's, then /proc/vmstat. */
+static void take_host(struct samplers *s, struct snap *sn, bool opening)
+{
+	if (opening) {
+		/* Node counters such as pgpromote_success sit in per-CPU
+		 * deltas until they pass a threshold, while event counters
+		 * (numa_pages_migrated) are summed exactly: fold them first,
+		 * or the two disagree by a few pages. */
+		write_file("/proc/sys/vm/stat_refresh", "1");
+		read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
+	}
 	samplers_mig_stats(s, &sn->mig);
 	samplers_nvme_stats(s, sn->nvme);
 	sn->nq = samplers_read_queues(s, &sn->q);
 	if (sn->nq < 0)
 		sn->nq = 0;
-	/* Node counters such as pgpromote_success sit in per-CPU deltas until
-	 * they pass a threshold, while event counters (numa_pages_migrated) are
-	 * summed exactly: fold them first, or the two disagree by a few pages. */
-	write_file("/proc/sys/vm/stat_refresh", "1");
-	read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
+	if (!opening) {
+		write_file("/proc/sys/vm/stat_refresh", "1");
+		read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
+	}
+}
+
+/*
+ * Events keep landing while a snapshot is read. The opening one reads the
+ * widest counters first (/proc/vmstat, then the host's BPF counters, then
+ * each VM's) and the closing one the narrowest first, so whatever lands
+ * meanwhile is counted in the wider figure only: over the window a VM
+ * never counts more than the host, nor BPF more than /proc/vmstat.
+ */
+static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn, bool opening)
+{
+	sn->nheat = samplers_read_heat(s, &sn->heat);
+	if (sn->nheat < 0)
+		sn->nheat = 0;
+	if (opening) {
+		take_host(s, sn, true);
+		take_vms(s, vms, nvm, sn);
+	} else {
+		take_vms(s, vms, nvm, sn);
+		take_host(s, sn, false);
+	}
 }
 
 static void drop(struct snap *sn)
@@ -575,14 +602,16 @@ int cmd_stat(int argc, char **argv)
 		}
 	}
 
-	take(&s, vms, nvm, &a);
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
+	take(&s, vms, nvm, &a, true);
+	/* Scripts wait for this line to know the window is open. */
+	fprintf(stderr, "tierd stat: counting %d VM(s) for %g s from now\n", nvm, duration);
 	double t0 = now_s();
 	while (!interrupted && now_s() - t0 < duration)
 		usleep(50000);
 	double dt = now_s() - t0;
-	take(&s, vms, nvm, &b);
+	take(&s, vms, nvm, &b, false);
 
 	print_stat(json, dt, &s, vms, nvm, top, &hp, &a, &b);
 	drop(&a);

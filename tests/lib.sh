@@ -113,6 +113,21 @@ tierd_daemon() {
 	fail "the tierd daemon did not come up"
 }
 
+# stat_start OUT [stat options]: run `tierd stat --json` in the background,
+# its JSON to OUT and its stderr to OUT.err; return once it has read its
+# opening counters (its "counting ... from now" line), so what the test
+# does next falls inside the window. Sets STAT_PID.
+stat_start() {
+	local out=$1; shift
+	: >"$out.err"	# here: the background child's redirection may come after the first poll
+	"$TIERD" stat --json "$@" >"$out" 2>"$out.err" &
+	STAT_PID=$!
+	on_exit "kill $STAT_PID 2>/dev/null; wait $STAT_PID 2>/dev/null"
+	wait_for 120 "grep -q 'counting .* from now' $out.err || ! kill -0 $STAT_PID 2>/dev/null" \
+		"tierd stat never opened its window"
+	grep -q 'counting .* from now' "$out.err" || fail "tierd stat: $(cat "$out.err")"
+}
+
 # wait_for SECONDS 'condition' 'what': poll the condition SECONDS x 2
 # times, 0.5 s apart. The bound is in polls, not in wall-clock time: a
 # condition that takes a second itself (tierd status under TCG) stretches

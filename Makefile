@@ -48,7 +48,7 @@ CHECK_KERNELS ?= 6.1 7
 # kernel most directly (the samplers, the tiers, the kernel's counters and
 # levers, one engine run); check-kernels runs everything everywhere
 # (anchored: "probe" alone would match heat-kprobe too)
-CHECK_OTHER_TESTS ?= ^lab/(probe|tiers|reclaim-demotes|numa-stat-demotion|promotion-attributed|nvme-latency|sampler-rungs|engine-steers|vm-layouts)(\#|$$)
+CHECK_OTHER_TESTS ?= ^lab/(probe|tiers|reclaim-demotes|numa-stat-demotion|promotion-attributed|nvme-latency|sampler-rungs|heat-precision|engine-steers|vm-layouts)(\#|$$)
 ALL_KERNELS   ?= 6.1 6.12 6.16 7.2 7.3
 
 # and one boot with systemd as PID 1 for tests/lab-systemd (0: not)

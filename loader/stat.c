@@ -88,26 +88,23 @@ static void take_vms(struct samplers *s, struct vm *vms, int nvm, struct snap *s
 	}
 }
 
-/* The host's figures: BPF's, then /proc/vmstat. */
-static void take_host(struct samplers *s, struct snap *sn, bool opening)
+/* The host's BPF counters. */
+static void take_host(struct samplers *s, struct snap *sn)
 {
-	if (opening) {
-		/* Node counters such as pgpromote_success sit in per-CPU
-		 * deltas until they pass a threshold, while event counters
-		 * (numa_pages_migrated) are summed exactly: fold them first,
-		 * or the two disagree by a few pages. */
-		write_file("/proc/sys/vm/stat_refresh", "1");
-		read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
-	}
 	samplers_mig_stats(s, &sn->mig);
 	samplers_nvme_stats(s, sn->nvme);
 	sn->nq = samplers_read_queues(s, &sn->q);
 	if (sn->nq < 0)
 		sn->nq = 0;
-	if (!opening) {
-		write_file("/proc/sys/vm/stat_refresh", "1");
-		read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
-	}
+}
+
+/* Node counters such as pgpromote_success sit in per-CPU deltas until they
+ * pass a threshold, while event counters (numa_pages_migrated) are summed
+ * exactly: fold them first, or the two disagree by a few pages. */
+static void take_vmstat(struct snap *sn)
+{
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	read_kv("/proc/vmstat", vmstat_keys, NR_VMSTAT, sn->vmstat);
 }
 
 /*
@@ -123,11 +120,13 @@ static void take(struct samplers *s, struct vm *vms, int nvm, struct snap *sn, b
 	if (sn->nheat < 0)
 		sn->nheat = 0;
 	if (opening) {
-		take_host(s, sn, true);
+		take_vmstat(sn);
+		take_host(s, sn);
 		take_vms(s, vms, nvm, sn);
 	} else {
 		take_vms(s, vms, nvm, sn);
-		take_host(s, sn, false);
+		take_host(s, sn);
+		take_vmstat(sn);
 	}
 }
 

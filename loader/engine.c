@@ -1039,7 +1039,7 @@ static void orders_free(void)
 /* region k as an item of the heat order */
 static struct oitem heat_item(const struct evm *v, size_t k)
 {
-	return (struct oitem){ .k1 = v->r[k].heat, .idx = k };
+	return (struct oitem){ .k1 = v->r[k].heat, .idx = (uint32_t)k };
 }
 
 static void storage(struct engine *e, struct evm *v)
@@ -1250,7 +1250,8 @@ static void rank(struct engine *e, struct evm *v, struct plan *p)
 		r->want = false;
 		if (!r->hot) {
 			if (p->fill && !r->pp && r->warmth > 0 && !moved_lately(e, r, -1))
-				by_warmth.a[p->nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = i };
+				by_warmth.a[p->nf++] = (struct oitem){ .k1 = r->warmth, .k2 = r->heat, .idx = (uint32_t)i,
+									.w = r->fast + r->slow };
 			continue;
 		}
 		r->shield_until = e->epoch + SHIELD_EPOCHS;
@@ -1303,16 +1304,15 @@ static void choose_dram_set(struct engine *e, struct evm *v, struct plan *p)
 		}
 		want(v, p, i, b);
 	}
-	if (p->fill)
-		order_start(&by_warmth, p->nf);
-	for (size_t k = 0; k < p->nf; k++) {
-		size_t i = order_at(&by_warmth, k)->idx;
-		struct region *r = &v->r[i];
-		uint64_t b = (uint64_t)(r->fast + r->slow) * SAMPLE;
+	if (p->fill) {
+		/* the warmest as far as what DRAM holds goes: the rest are victims */
+		uint64_t left = p->room > v->want_bytes ? (p->room - v->want_bytes) / SAMPLE : 0, pages;
+		size_t n;
 
-		if (v->want_bytes + b > p->room)	/* what DRAM holds: the rest are victims */
-			break;
-		want(v, p, i, b);
+		order_start(&by_warmth, p->nf);
+		n = order_prefix(&by_warmth, left, &pages);
+		for (size_t k = 0; k < n; k++)
+			want(v, p, by_warmth.a[k].idx, (uint64_t)by_warmth.a[k].w * SAMPLE);
 	}
 	if (v->budget_bound && e->epoch % 10 == 0)
 		warn("VM %ld: its hot set (%llu MiB) is larger than its DRAM budget (%llu MiB)",

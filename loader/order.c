@@ -111,6 +111,54 @@ const struct oitem *order_at(struct order *o, size_t p)
 	return &a[p];
 }
 
+size_t order_prefix(struct order *o, uint64_t limit, uint64_t *sum)
+{
+	struct oitem *a = o->a;
+	size_t lo = 0, hi = o->n;
+	uint64_t acc = 0;	/* the weight of a[0..lo), all in the prefix */
+
+	while (hi - lo > SMALL) {
+		size_t x = pick(o, lo, hi), y = pick(o, lo, hi), z = pick(o, lo, hi), m;
+
+		if (oitem_before(&a[x], &a[y]))
+			m = oitem_before(&a[y], &a[z]) ? y : oitem_before(&a[x], &a[z]) ? z : x;
+		else
+			m = oitem_before(&a[x], &a[z]) ? x : oitem_before(&a[y], &a[z]) ? z : y;
+		swap(a, m, hi - 1);
+		const struct oitem pv = a[hi - 1];
+		size_t i = lo;
+		uint64_t before = 0;	/* the weight of a[lo..i): before the pivot */
+
+		for (size_t j = lo; j < hi - 1; j++)
+			if (oitem_before(&a[j], &pv)) {
+				before += a[j].w;
+				swap(a, i++, j);
+			}
+		swap(a, i, hi - 1);
+		if (acc + before > limit) {
+			hi = i;		/* the prefix ends before the pivot */
+		} else if (acc + before + pv.w > limit) {
+			*sum = acc + before;
+			return i;	/* it ends at the pivot */
+		} else {
+			acc += before + pv.w;
+			lo = i + 1;
+		}
+	}
+	for (size_t i = lo + 1; i < hi; i++) {
+		struct oitem t = a[i];
+		size_t j = i;
+
+		for (; j > lo && oitem_before(&t, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+	while (lo < hi && acc + a[lo].w <= limit)
+		acc += a[lo++].w;
+	*sum = acc;
+	return lo;
+}
+
 void order_free(struct order *o)
 {
 	free(o->a);

@@ -18,7 +18,8 @@
  */
 struct oitem {
 	double k1, k2;
-	size_t idx;
+	uint32_t idx;
+	uint32_t w;			/* its weight, for order_prefix */
 };
 
 struct order {
@@ -45,6 +46,12 @@ void order_start(struct order *o, size_t n);
  * (in any arrangement; the caller partitioned them so): the boundary
  * fixed, at the cost of one look at those c. */
 void order_split(struct order *o, size_t c);
+/* The longest start of the order whose items' weights add up to at most
+ * limit: its items moved to a[0..c) (in no particular order; those places
+ * fixed as a set, not each), c returned and their weight in *sum. A
+ * weighted quickselect: O(n), where walking the order to the same place
+ * costs O(n + c log c). Right after order_start; no order_at after it. */
+size_t order_prefix(struct order *o, uint64_t limit, uint64_t *sum);
 /* The item at sorted position p (< n). */
 const struct oitem *order_at(struct order *o, size_t p);
 void order_free(struct order *o);

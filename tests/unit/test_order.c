@@ -3,7 +3,8 @@
  * The engine's lazily sorted orders (order.c) against a full qsort with
  * the same total order: random keys with many ties (heat alike in a
  * region's neighbours, zero heat everywhere cold), read from the top, from
- * the bottom, both ends at once and at random places, as steer() does.
+ * the bottom, both ends at once and at random places, as steer() does;
+ * and order_prefix's weighted start of the order against the sorted one's.
  */
 #include <stdlib.h>
 #include "order.h"
@@ -40,7 +41,7 @@ int main(void)
 				uint64_t r = rnd();
 				/* a third zero, a third from 8 values, a third spread */
 				double k1 = r % 3 == 0 ? 0 : r % 3 == 1 ? (double)(r >> 8 & 7) : (double)(r >> 12) / 1e6;
-				o.a[i] = ref[i] = (struct oitem){ .k1 = k1, .k2 = (double)(r >> 4 & 1), .idx = i };
+				o.a[i] = ref[i] = (struct oitem){ .k1 = k1, .k2 = (double)(r >> 4 & 1), .idx = (uint32_t)i };
 			}
 			qsort(ref, n, sizeof(*ref), cmp);
 			order_start(&o, n);
@@ -63,6 +64,38 @@ int main(void)
 			}
 			CHECK(!bad, "n %zu, walk %d: %zu items out of place", n, how, bad);
 			free(ref);
+		}
+	/* order_prefix: the longest start of the sorted order within a
+	 * limit, for limits from nothing to all */
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int lim = 0; lim < 5; lim++) {
+			size_t n = sizes[si], want = 0, bad = 0;
+			uint64_t total = 0, limit, got, acc = 0;
+			struct oitem *ref = malloc((n + 1) * sizeof(*ref));
+			unsigned char *in = calloc(n + 1, 1);
+
+			CHECK(ref && in && !order_reserve(&o, n + 1), "memory");
+			for (size_t i = 0; i < n; i++) {
+				uint64_t r = rnd();
+				double k1 = r % 3 == 0 ? 0 : r % 3 == 1 ? (double)(r >> 8 & 7) : (double)(r >> 12) / 1e6;
+				o.a[i] = ref[i] = (struct oitem){ .k1 = k1, .k2 = (double)(r >> 4 & 1), .idx = (uint32_t)i,
+								  .w = (uint32_t)(1 + (r >> 20) % 512) };
+				total += ref[i].w;
+			}
+			limit = lim == 4 ? total + 1 : total * (uint64_t)lim / 4 + (uint64_t)lim * 7;
+			qsort(ref, n, sizeof(*ref), cmp);
+			while (want < n && acc + ref[want].w <= limit)
+				acc += ref[want++].w;
+			order_start(&o, n);
+			size_t c = order_prefix(&o, limit, &got);
+			for (size_t k = 0; k < c; k++)
+				in[o.a[k].idx] = 1;
+			for (size_t k = 0; k < want; k++)
+				bad += !in[ref[k].idx];
+			CHECK(c == want && got == acc && !bad, "n %zu, limit %llu: prefix of %zu (weight %llu), sorted %zu (%llu), %zu missing",
+			      n, (unsigned long long)limit, c, (unsigned long long)got, want, (unsigned long long)acc, bad);
+			free(ref);
+			free(in);
 		}
 	order_free(&o);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -3,21 +3,29 @@
  * NVMe queue latency, per (controller, queue) and per issuing VM.
  *
  * nvme_setup_cmd records, in a slot of an array picked by the request's
- * address: the request, the time, the queue and the cgroup that issued the
- * I/O (known at setup, not at completion, where `current` is usually an
- * interrupt or a kworker). nvme_complete_rq finds it there and turns it
- * into a log2 latency histogram. An array, not a hash keyed by the
- * request: its lookups are inlined and take no lock, where a hash's update
- * and delete are two locked helper calls per I/O. A setup whose slot holds
- * another request in flight is not recorded (counted, as a full map was):
- * blk-mq allocates a queue's requests side by side, so the slots of one
- * queue's requests differ, and other queues' meet them only by chance. The transport ("tcp", "pci", "loop",
- * ...) is read from the controller, so NVMe/TCP queues are told apart from
+ * identity (request queue, hardware queue, tag: unique among the requests
+ * in flight): the identity, the request's start time, its queue and the
+ * cgroup that issued the I/O (known at setup, not at completion, where
+ * `current` is usually an interrupt or a kworker). nvme_complete_rq finds
+ * it there and turns it into a log2 latency histogram. An array, not a
+ * hash keyed by the request: its lookups are inlined and take no lock,
+ * where a hash's update and delete are two locked helper calls per I/O. A
+ * setup whose slot holds another request in flight is not recorded
+ * (counted, as a full map was). The transport ("tcp", "pci", "loop", ...)
+ * is read from the controller, so NVMe/TCP queues are told apart from
  * local ones. Completions with no recorded setup are counted, never
  * dropped silently.
  *
- * tp_btf where the kernel has BTF for nvme_core, raw_tp otherwise; every
- * read goes through BPF_CORE_READ so both bodies are the same.
+ * The start time is the one blk-mq stamps on the request and the block
+ * layer's own I/O statistics use (start_time_ns, set when the queue keeps
+ * I/O statistics, as NVMe queues do by default); the clock is read here
+ * only when it is 0. So the latency runs from the block layer's start to
+ * the driver's completion, and each I/O costs one clock read, not two.
+ *
+ * This runs twice per I/O, so it reads as little as it can: the tp_btf
+ * programs read the request's fields straight (the verifier turns them
+ * into checked loads), the raw_tp programs through bpf_probe_read_kernel;
+ * the controller is read only the first time a queue is seen.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,13 +37,14 @@
 #define PF_KTHREAD 0x00200000
 
 struct inflight {
-	__u64 req;			/* struct request *; 0: the slot is free */
+	__u64 req;			/* the request's identity; 0: the slot is free */
 	__u64 ts;
 	__u64 cgid;
-	struct nvme_qkey q;
+	struct nvme_hwq q;
 };
 
-#define INFLIGHT_SLOTS 16384		/* a power of 2 */
+#define INFLIGHT_SLOTS_LOG 14
+#define INFLIGHT_SLOTS (1 << INFLIGHT_SLOTS_LOG)
 /* a slot set up this long ago is free again: its completion was missed
  * (NVMe's own I/O timeout is 30 s, the admin queue's 60 s) */
 #define INFLIGHT_STALE_NS (120ULL * 1000000000ULL)
@@ -47,21 +56,21 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* the request's slot: its address without the bits that requests side
- * by side share (they are hundreds of bytes long) */
-static __always_inline struct inflight *slot_of(__u64 req)
-{
-	__u32 k = (__u32)((req >> 6) ^ (req >> 20)) & (INFLIGHT_SLOTS - 1);
-
-	return bpf_map_lookup_elem(&inflight, &k);
-}
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TIERD_MAX_QUEUES);
-	__type(key, struct nvme_qkey);
+	__type(key, struct nvme_hwq);
 	__type(value, struct nvme_qstats);
 } queues SEC(".maps");
+
+/* A new queue's entry is built here (too large for the BPF stack); its
+ * counters stay 0, only the key and transport are written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nvme_qstats);
+} new_queue SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -86,104 +95,147 @@ static __always_inline void nstat(enum nvme_stat s)
 		*v += 1;
 }
 
+/* What a program needs of the request. */
+struct rq_facts {
+	struct nvme_hwq q;
+	__u32 tag;
+	bool io;		/* an I/O queue's (its request queue has a namespace) */
+	__u64 start;		/* blk-mq's start stamp; 0: none */
+};
+
+static __always_inline void facts(struct request *req, bool btf, struct rq_facts *f)
+{
+	if (btf) {
+		struct request_queue *q = req->q;
+
+		f->q.rq = q->id;
+		f->io = q->queuedata != NULL;
+		f->q.hctx = req->mq_hctx->queue_num;
+		f->tag = req->tag;
+		f->start = req->start_time_ns;
+	} else {
+		f->q.rq = BPF_CORE_READ(req, q, id);
+		f->io = BPF_CORE_READ(req, q, queuedata) != NULL;
+		f->q.hctx = BPF_CORE_READ(req, mq_hctx, queue_num);
+		f->tag = BPF_CORE_READ(req, tag);
+		f->start = BPF_CORE_READ(req, start_time_ns);
+	}
+}
+
+/* The request's identity: tags are unique per hardware queue among the
+ * requests in flight (NVMe's at most 65536 per queue, so 16 bits each);
+ * bit 63 keeps it from ever being 0 */
+static __always_inline __u64 identity(const struct rq_facts *f)
+{
+	return 1ULL << 63 | (__u64)f->q.rq << 32 | (__u64)(f->q.hctx & 0xffff) << 16 | (f->tag & 0xffff);
+}
+
+/* its slot: a Fibonacci hash, which spreads a queue's consecutive tags */
+static __always_inline struct inflight *slot_of(__u64 id)
+{
+	__u32 k = (__u32)((id * 0x9E3779B97F4A7C15ULL) >> (64 - INFLIGHT_SLOTS_LOG));
+
+	return bpf_map_lookup_elem(&inflight, &k);
+}
+
 /* The cgroup the I/O belongs to: the submitting task's, or the bio's when a
  * kernel thread dispatches it on someone's behalf. */
-/* Zeroed template for new queue entries: too large for the BPF stack. */
-struct nvme_qstats zero_qs = {};
-
-static __always_inline __u64 issuer_cgroup(struct request *req)
+static __always_inline __u64 issuer_cgroup(struct request *req, bool btf)
 {
-	struct task_struct *t = (void *)bpf_get_current_task();
+	__u32 flags;
 
-	if (!(BPF_CORE_READ(t, flags) & PF_KTHREAD))
+	if (btf)
+		flags = bpf_get_current_task_btf()->flags;
+	else
+		flags = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), flags);
+	if (!(flags & PF_KTHREAD))
 		return bpf_get_current_cgroup_id();
 	if (COMPAT_HAS_BIO_BLKG(req))
 		return BPF_CORE_READ(req, bio, bi_blkg, blkcg, css.cgroup, kn, id);
 	return 0;
 }
 
-/* req as a number: for the slot and the check. tp_btf hands a typed
- * pointer, which the verifier lets no shift touch; read the argument's
- * raw value instead (raw_tp's already is one). */
-static __always_inline __u64 req_addr(__u64 *ctx, bool btf)
+/* The queue's entry, made the first time it is seen: the only time the
+ * controller is read. */
+static __always_inline struct nvme_qstats *queue_of(struct request *req, const struct rq_facts *f)
 {
-	__u64 a = 0;
+	struct nvme_qstats *qs = bpf_map_lookup_elem(&queues, &f->q), *n;
+	struct nvme_ctrl *ctrl;
+	__u32 zero = 0;
 
-	if (btf)
-		bpf_probe_read_kernel(&a, sizeof(a), &ctx[0]);
-	else
-		a = ctx[0];
-	return a;
+	if (qs)
+		return qs;
+	n = bpf_map_lookup_elem(&new_queue, &zero);
+	if (!n)
+		return NULL;
+	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
+	ctrl = BPF_CORE_READ((struct nvme_request *)((void *)req + bpf_core_type_size(struct request)), ctrl);
+	n->key.ctrl = BPF_CORE_READ(ctrl, instance);
+	/* nvme_req_qid(): admin requests have no namespace in queuedata */
+	n->key.qid = f->io ? f->q.hctx + 1 : 0;
+	bpf_probe_read_kernel_str(n->transport, sizeof(n->transport), BPF_CORE_READ(ctrl, ops, name));
+	bpf_map_update_elem(&queues, &f->q, n, BPF_NOEXIST);
+	qs = bpf_map_lookup_elem(&queues, &f->q);
+	if (!qs)
+		nstat(NS_QUEUE_FULL);
+	return qs;
 }
 
-static __always_inline int on_setup(struct request *req, __u64 key)
+static __always_inline int on_setup(struct request *req, bool btf)
 {
-	struct nvme_request *nr;
-	struct nvme_ctrl *ctrl;
+	struct rq_facts f;
 	struct inflight *in;
-	struct nvme_qkey q;
 	struct nvme_qstats *qs;
-	__u64 now, old;
+	__u64 id, now, old;
 
 	if (COMPAT_TP_ARG_NULL(req))
 		return 0;
-	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
-	nr = (void *)req + bpf_core_type_size(struct request);
-	ctrl = BPF_CORE_READ(nr, ctrl);
-
 	nstat(NS_SETUP);
-	q.ctrl = BPF_CORE_READ(ctrl, instance);
-	/* nvme_req_qid(): admin requests have no namespace in queuedata */
-	q.qid = BPF_CORE_READ(req, q, queuedata) ? BPF_CORE_READ(req, mq_hctx, queue_num) + 1 : 0;
-	now = bpf_ktime_get_ns();
-
-	qs = bpf_map_lookup_elem(&queues, &q);
-	if (!qs) {
-		bpf_map_update_elem(&queues, &q, &zero_qs, BPF_NOEXIST);
-		qs = bpf_map_lookup_elem(&queues, &q);
-		if (qs)
-			bpf_probe_read_kernel_str(qs->transport, sizeof(qs->transport),
-						  BPF_CORE_READ(ctrl, ops, name));
-		else
-			nstat(NS_QUEUE_FULL);
-	}
-	in = slot_of(key);
+	facts(req, btf, &f);
+	qs = queue_of(req, &f);
+	id = identity(&f);
+	in = slot_of(id);
 	if (!in)
 		return 0;
 	/* the slot is this request's (a retry sets it up again), free, or
 	 * stale; claimed with a compare-and-swap, so that two CPUs setting
 	 * up requests of one slot at once cannot both take it */
+	now = f.start ?: bpf_ktime_get_ns();
 	old = in->req;
-	if ((old && old != key && now - in->ts < INFLIGHT_STALE_NS) ||
-	    __sync_val_compare_and_swap(&in->req, old, key) != old) {
+	if ((old && old != id && now - in->ts < INFLIGHT_STALE_NS) ||
+	    __sync_val_compare_and_swap(&in->req, old, id) != old) {
 		nstat(NS_INFLIGHT_FULL);
 		return 0;
 	}
 	in->ts = now;
-	in->cgid = issuer_cgroup(req);
-	in->q = q;
-	if (qs && old != key)
+	in->cgid = issuer_cgroup(req, btf);
+	in->q = f.q;
+	if (qs && old != id)
 		__sync_fetch_and_add(&qs->inflight, 1);
 	return 0;
 }
 
-static __always_inline int on_complete(struct request *req, __u64 key)
+static __always_inline int on_complete(struct request *req, bool btf)
 {
-	__u64 d;
+	struct rq_facts f;
 	struct nvme_qstats *qs;
 	struct inflight *in;
 	struct vm_cfg *vm;
+	__u64 id, now, d;
 	__u64 b;	/* 64-bit, see COMPAT_SAME_REG */
 
 	if (COMPAT_TP_ARG_NULL(req))
 		return 0;
 	nstat(NS_COMPLETE);
-	in = slot_of(key);
-	if (!in || in->req != key) {
+	facts(req, btf, &f);
+	id = identity(&f);
+	in = slot_of(id);
+	if (!in || in->req != id) {
 		nstat(NS_UNMATCHED);
 		return 0;
 	}
-	d = bpf_ktime_get_ns() - in->ts;
+	now = bpf_ktime_get_ns();
+	d = now > in->ts ? now - in->ts : 0;
 	b = tierd_hist_slot(d);
 	COMPAT_SAME_REG(b);
 	if (b >= TIERD_HIST_SLOTS)
@@ -208,32 +260,32 @@ static __always_inline int on_complete(struct request *req, __u64 key)
 		}
 	}
 	/* free: unless another CPU took the slot as stale meanwhile */
-	__sync_val_compare_and_swap(&in->req, key, 0);
+	__sync_val_compare_and_swap(&in->req, id, 0);
 	return 0;
 }
 
 SEC("tp_btf/nvme_setup_cmd")
 int BPF_PROG(nvme_setup_btf, struct request *req)
 {
-	return on_setup(req, req_addr(ctx, true));
+	return on_setup(req, true);
 }
 
 SEC("tp_btf/nvme_complete_rq")
 int BPF_PROG(nvme_complete_btf, struct request *req)
 {
-	return on_complete(req, req_addr(ctx, true));
+	return on_complete(req, true);
 }
 
 SEC("raw_tp/nvme_setup_cmd")
 int BPF_PROG(nvme_setup_raw, struct request *req)
 {
-	return on_setup(req, req_addr(ctx, false));
+	return on_setup(req, false);
 }
 
 SEC("raw_tp/nvme_complete_rq")
 int BPF_PROG(nvme_complete_raw, struct request *req)
 {
-	return on_complete(req, req_addr(ctx, false));
+	return on_complete(req, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

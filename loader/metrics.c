@@ -119,7 +119,7 @@ static void write_all(struct engine *e, FILE *f)
 	PER_VM("tierd_vm_storage_slow", "gauge", "1 when the VM's storage counts as slow and its DRAM is shielded.",
 	       "%d", v->storage_slow ? 1 : 0);
 
-	head(f, "tierd_nvme_queue_latency_seconds", "histogram", "Latency of NVMe commands per controller queue, setup to completion.");
+	head(f, "tierd_nvme_queue_latency_seconds", "histogram", "Latency of NVMe commands per controller queue, block-layer start to completion.");
 	nq = samplers_read_queues(&e->s, &q);
 	for (long i = 0; i < nq; i++) {
 		char labels[128], tr[TIERD_TRANSPORT_LEN + 1] = "";

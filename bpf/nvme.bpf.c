@@ -25,7 +25,8 @@
  * This runs twice per I/O, so it reads as little as it can: the tp_btf
  * programs read the request's fields straight (the verifier turns them
  * into checked loads), the raw_tp programs through bpf_probe_read_kernel;
- * the controller is read only the first time a queue is seen.
+ * at setup the controller's instance takes two such reads, its transport
+ * is read only the first time a queue is seen.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,7 +41,7 @@ struct inflight {
 	__u64 req;			/* the request's identity; 0: the slot is free */
 	__u64 ts;
 	__u64 cgid;
-	struct nvme_hwq q;
+	struct nvme_qkey q;
 };
 
 #define INFLIGHT_SLOTS_LOG 14
@@ -59,12 +60,12 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TIERD_MAX_QUEUES);
-	__type(key, struct nvme_hwq);
+	__type(key, struct nvme_qkey);
 	__type(value, struct nvme_qstats);
 } queues SEC(".maps");
 
 /* A new queue's entry is built here (too large for the BPF stack); its
- * counters stay 0, only the key and transport are written. */
+ * counters stay 0, only the transport is written. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -97,7 +98,7 @@ static __always_inline void nstat(enum nvme_stat s)
 
 /* What a program needs of the request. */
 struct rq_facts {
-	struct nvme_hwq q;
+	__u32 rq, hctx;		/* its request queue's id, its hardware queue */
 	__u32 tag;
 	bool io;		/* an I/O queue's (its request queue has a namespace) */
 	__u64 start;		/* blk-mq's start stamp; 0: none */
@@ -108,15 +109,15 @@ static __always_inline void facts(struct request *req, bool btf, struct rq_facts
 	if (btf) {
 		struct request_queue *q = req->q;
 
-		f->q.rq = q->id;
+		f->rq = q->id;
 		f->io = q->queuedata != NULL;
-		f->q.hctx = req->mq_hctx->queue_num;
+		f->hctx = req->mq_hctx->queue_num;
 		f->tag = req->tag;
 		f->start = req->start_time_ns;
 	} else {
-		f->q.rq = BPF_CORE_READ(req, q, id);
+		f->rq = BPF_CORE_READ(req, q, id);
 		f->io = BPF_CORE_READ(req, q, queuedata) != NULL;
-		f->q.hctx = BPF_CORE_READ(req, mq_hctx, queue_num);
+		f->hctx = BPF_CORE_READ(req, mq_hctx, queue_num);
 		f->tag = BPF_CORE_READ(req, tag);
 		f->start = BPF_CORE_READ(req, start_time_ns);
 	}
@@ -127,7 +128,7 @@ static __always_inline void facts(struct request *req, bool btf, struct rq_facts
  * bit 63 keeps it from ever being 0 */
 static __always_inline __u64 identity(const struct rq_facts *f)
 {
-	return 1ULL << 63 | (__u64)f->q.rq << 32 | (__u64)(f->q.hctx & 0xffff) << 16 | (f->tag & 0xffff);
+	return 1ULL << 63 | (__u64)f->rq << 32 | (__u64)(f->hctx & 0xffff) << 16 | (f->tag & 0xffff);
 }
 
 /* its slot: a Fibonacci hash, which spreads a queue's consecutive tags */
@@ -155,12 +156,26 @@ static __always_inline __u64 issuer_cgroup(struct request *req, bool btf)
 	return 0;
 }
 
-/* The queue's entry, made the first time it is seen: the only time the
- * controller is read. */
-static __always_inline struct nvme_qstats *queue_of(struct request *req, const struct rq_facts *f)
+/* The request's NVMe queue: (controller instance, queue id), as the
+ * kernel's own nvme_req_qid() numbers it. Two reads of the controller
+ * through bpf_probe_read_kernel: nvme_req(req) is past the end of struct
+ * request, where no typed read reaches. */
+static __always_inline struct nvme_ctrl *queue_key(struct request *req, const struct rq_facts *f, struct nvme_qkey *k)
 {
-	struct nvme_qstats *qs = bpf_map_lookup_elem(&queues, &f->q), *n;
-	struct nvme_ctrl *ctrl;
+	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
+	struct nvme_ctrl *ctrl = BPF_CORE_READ((struct nvme_request *)((void *)req + bpf_core_type_size(struct request)), ctrl);
+
+	k->ctrl = BPF_CORE_READ(ctrl, instance);
+	/* admin requests have no namespace in queuedata */
+	k->qid = f->io ? f->hctx + 1 : 0;
+	return ctrl;
+}
+
+/* The queue's entry, made the first time it is seen, with the transport
+ * read from the controller then. */
+static __always_inline struct nvme_qstats *queue_of(struct nvme_ctrl *ctrl, const struct nvme_qkey *k)
+{
+	struct nvme_qstats *qs = bpf_map_lookup_elem(&queues, k), *n;
 	__u32 zero = 0;
 
 	if (qs)
@@ -168,14 +183,9 @@ static __always_inline struct nvme_qstats *queue_of(struct request *req, const s
 	n = bpf_map_lookup_elem(&new_queue, &zero);
 	if (!n)
 		return NULL;
-	/* nvme_req(req): the driver's pdu starts with struct nvme_request */
-	ctrl = BPF_CORE_READ((struct nvme_request *)((void *)req + bpf_core_type_size(struct request)), ctrl);
-	n->key.ctrl = BPF_CORE_READ(ctrl, instance);
-	/* nvme_req_qid(): admin requests have no namespace in queuedata */
-	n->key.qid = f->io ? f->q.hctx + 1 : 0;
 	bpf_probe_read_kernel_str(n->transport, sizeof(n->transport), BPF_CORE_READ(ctrl, ops, name));
-	bpf_map_update_elem(&queues, &f->q, n, BPF_NOEXIST);
-	qs = bpf_map_lookup_elem(&queues, &f->q);
+	bpf_map_update_elem(&queues, k, n, BPF_NOEXIST);
+	qs = bpf_map_lookup_elem(&queues, k);
 	if (!qs)
 		nstat(NS_QUEUE_FULL);
 	return qs;
@@ -186,30 +196,33 @@ static __always_inline int on_setup(struct request *req, bool btf)
 	struct rq_facts f;
 	struct inflight *in;
 	struct nvme_qstats *qs;
+	struct nvme_qkey k;
 	__u64 id, now, old;
 
 	if (COMPAT_TP_ARG_NULL(req))
 		return 0;
 	nstat(NS_SETUP);
 	facts(req, btf, &f);
-	qs = queue_of(req, &f);
+	qs = queue_of(queue_key(req, &f, &k), &k);
 	id = identity(&f);
 	in = slot_of(id);
 	if (!in)
 		return 0;
 	/* the slot is this request's (a retry sets it up again), free, or
 	 * stale; claimed with a compare-and-swap, so that two CPUs setting
-	 * up requests of one slot at once cannot both take it */
+	 * up requests of one slot at once cannot both take it. Start stamps
+	 * do not come in setup order (a scheduler, a requeue): one earlier
+	 * than the slot's is no sign that the slot is stale. */
 	now = f.start ?: bpf_ktime_get_ns();
 	old = in->req;
-	if ((old && old != id && now - in->ts < INFLIGHT_STALE_NS) ||
+	if ((old && old != id && (__s64)(now - in->ts) < (__s64)INFLIGHT_STALE_NS) ||
 	    __sync_val_compare_and_swap(&in->req, old, id) != old) {
 		nstat(NS_INFLIGHT_FULL);
 		return 0;
 	}
 	in->ts = now;
 	in->cgid = issuer_cgroup(req, btf);
-	in->q = f.q;
+	in->q = k;
 	if (qs && old != id)
 		__sync_fetch_and_add(&qs->inflight, 1);
 	return 0;

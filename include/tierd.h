@@ -113,20 +113,9 @@ struct nvme_qkey {
 	__u32 qid;
 };
 
-/* A hardware queue as nvme.bpf.c keys it: the request queue's id and the
- * hctx's number, both read straight from the request. Namespaces of one
- * controller have request queues of their own over its shared hardware
- * queues, so several of these can name one nvme_qkey: userspace adds
- * them up. */
-struct nvme_hwq {
-	__u32 rq;
-	__u32 hctx;
-};
-
 #define TIERD_TRANSPORT_LEN 8
 
 struct nvme_qstats {
-	struct nvme_qkey key;		/* set once, when the queue is first seen */
 	char transport[TIERD_TRANSPORT_LEN];	/* ctrl->ops->name: "tcp", "pci", ... */
 	__u64 done;			/* completed I/Os */
 	__u64 lat_ns;			/* summed latency */

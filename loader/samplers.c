@@ -706,20 +706,9 @@ int samplers_nvme_stats(struct samplers *s, uint64_t out[NR_NVME_STATS])
 	return 0;
 }
 
-/* Add b's counters to a's (two request queues' views of one NVMe queue). */
-static void queue_add(struct nvme_qstats *a, const struct nvme_qstats *b)
-{
-	a->done += b->done;
-	a->lat_ns += b->lat_ns;
-	a->inflight += b->inflight;
-	for (int i = 0; i < TIERD_HIST_SLOTS; i++)
-		a->hist[i] += b->hist[i];
-}
-
 long samplers_read_queues(struct samplers *s, struct nvme_queue **out)
 {
-	struct nvme_hwq k;
-	struct nvme_qstats st;
+	struct nvme_qkey k;
 	bool started = false;
 	long n = 0, cap = 16;
 	int fd;
@@ -730,26 +719,15 @@ long samplers_read_queues(struct samplers *s, struct nvme_queue **out)
 	fd = bpf_map__fd(s->nvme->maps.queues);
 	*out = malloc(cap * sizeof(**out));
 	while (*out && !bpf_map_get_next_key(fd, started ? &k : NULL, &k)) {
-		long i;
-
 		started = true;
-		if (bpf_map_lookup_elem(fd, &k, &st))
-			continue;
-		for (i = 0; i < n; i++)
-			if ((*out)[i].key.ctrl == st.key.ctrl && (*out)[i].key.qid == st.key.qid)
-				break;
-		if (i < n) {
-			queue_add(&(*out)[i].st, &st);
-			continue;
-		}
 		if (n == cap) {
 			struct nvme_queue *m = realloc(*out, (cap *= 2) * sizeof(**out));
 			if (!m)
 				break;
 			*out = m;
 		}
-		(*out)[n].key = st.key;
-		(*out)[n++].st = st;
+		if (!bpf_map_lookup_elem(fd, &k, &(*out)[n].st))
+			(*out)[n++].key = k;
 	}
 	return n;
 }

@@ -80,7 +80,7 @@ struct nvme_queue {
 	struct nvme_qkey key;
 	struct nvme_qstats st;
 };
-/* All NVMe queues seen, one entry per (controller, queue); caller frees *out. */
+/* All NVMe queues seen; caller frees *out. */
 long samplers_read_queues(struct samplers *s, struct nvme_queue **out);
 int samplers_vm_io(struct samplers *s, uint32_t slot, struct vm_io *out);
 

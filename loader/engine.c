@@ -148,6 +148,18 @@ static bool numa_pid_filter(void)
 	return has;
 }
 
+/* The kernel's reclaim demotes to the slow tier (off by default). */
+static bool demotion_on(void)
+{
+	char buf[64];
+	bool on = false;
+
+	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0)
+		return false;
+	buf[strcspn(buf, "\n")] = 0;
+	return !parse_bool(buf, &on) && on;
+}
+
 int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_t whylen)
 {
 	struct sampler_opts so = { .heat = HEAT_AUTO, .region_shift = RSHIFT,
@@ -177,6 +189,13 @@ int engine_start(struct engine *e, const struct engine_opts *o, char *why, size_
 		snprintf(why, whylen, "could not load the samplers (tierd probe says why)");
 		return -1;
 	}
+	/* DRAM full of VM memory with demotion off: nothing reclaims the
+	 * anon pages, and where the slow tier is movable memory (CXL onlined
+	 * by kmem usually is) the kernel's own allocations can only take
+	 * DRAM: the lab's 7.3 kernel OOM-killed a VM that way */
+	if (!demotion_on())
+		note("kernel demotion is off (/sys/kernel/mm/numa/demotion_enabled): DRAM that fills with VM "
+		     "memory is not reclaimed to the slow tier and the OOM killer may take a VM; tierd does not turn it on");
 	if (!e->s.heat) {
 		warn("no heat sampler attached: tierd sees no accesses and will only enforce budgets");
 		for (int i = 0; i < e->s.ntries; i++)
@@ -1443,7 +1462,8 @@ static bool next_promotion(struct evm *v, struct plan *p, size_t *w, struct oite
  * cursor), only ones after r in the heat order and colder by the
  * hysteresis factor (a fill region: FILL_GAIN times more), never one
  * promoted less than HOLD_EPOCHS ago (for a fill region: PINGPONG_EPOCHS,
- * moved_lately), while the migration budget lasts.
+ * moved_lately), with --pin-hot never one the shield covers, while the
+ * migration budget lasts.
  */
 static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mig *m, const struct oitem *it,
 		      struct region *r, uint64_t b)
@@ -1457,6 +1477,11 @@ static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mi
 		 * fill's: a victim skipped for a fill region is one they did
 		 * not need.) */
 		if (!c->fast || (c->want && (c->hot || !r->hot)) || held(e, c) || (!r->hot && moved_lately(e, c, 1)))
+			continue;
+		/* with --pin-hot, what the shield covers (hot within the last
+		 * SHIELD_EPOCHS) stays: a hot region whose heat dipped for an
+		 * epoch is not traded for one that just crossed the line */
+		if (v->pol.pin_hot && e->epoch < c->shield_until)
 			continue;
 		if (!r->hot && c->warmth * (1 + eff_hyst(v)) * FILL_GAIN >= r->warmth) {
 			p->cold_end++;	/* c stays a victim for a hot region */
@@ -1799,14 +1824,11 @@ static int kernel_node_bytes(struct engine *e, struct evm *v, uint64_t *bytes, i
 static int kernel_reclaim(struct engine *e, struct evm *v, uint64_t bytes, const char **how)
 {
 	char swap[700], buf[64];
-	bool hold_swap = false, demotion = false;
+	bool hold_swap = false;
 	int rc;
 
 	(void)e;
-	if (read_file("/sys/kernel/mm/numa/demotion_enabled", buf, sizeof(buf)) <= 0)
-		return -ENOTSUP;
-	buf[strcspn(buf, "\n")] = 0;
-	if (parse_bool(buf, &demotion) || !demotion)
+	if (!demotion_on())
 		return -ENOTSUP;
 	snprintf(swap, sizeof(swap), "%s/memory.swap.max", v->vm.scope_dir);
 	if (host_swap()) {

@@ -554,6 +554,13 @@ static bool held(const struct engine *e, const struct region *r)
 	return r->dir > 0 && (int64_t)e->epoch - r->moved_at < HOLD_EPOCHS;
 }
 
+/* Region r was hot within the last SHIELD_EPOCHS: with --pin-hot,
+ * memory.low covers it and make_room spares it. */
+static bool shielded(const struct engine *e, const struct region *r)
+{
+	return e->epoch < r->shield_until;
+}
+
 /*
  * Region r was moved in direction dir (1 promoted, -1 demoted) within
  * PINGPONG_EPOCHS: moving it back now is a ping-pong. The fill (the DRAM
@@ -1167,7 +1174,7 @@ static void shield(struct engine *e, struct evm *v)
 	 * would uncover hot pages to the kernel's reclaim between two. */
 	if (v->pol.pin_hot)
 		for (size_t k = 0; k < v->nr; k++)
-			if (e->epoch < v->r[k].shield_until)
+			if (shielded(e, &v->r[k]))
 				want += (uint64_t)(v->r[k].fast + v->r[k].slow) * SAMPLE;
 	if (v->pol.dram_max && want > v->pol.dram_max)
 		want = v->pol.dram_max;	/* it may not hold more hot there */
@@ -1481,7 +1488,7 @@ static void make_room(struct engine *e, struct evm *v, struct plan *p, struct mi
 		/* with --pin-hot, what the shield covers (hot within the last
 		 * SHIELD_EPOCHS) stays: a hot region whose heat dipped for an
 		 * epoch is not traded for one that just crossed the line */
-		if (v->pol.pin_hot && e->epoch < c->shield_until)
+		if (v->pol.pin_hot && shielded(e, c))
 			continue;
 		if (!r->hot && c->warmth * (1 + eff_hyst(v)) * FILL_GAIN >= r->warmth) {
 			p->cold_end++;	/* c stays a victim for a hot region */

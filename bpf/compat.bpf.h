@@ -38,8 +38,8 @@
 /*
  * mm_migrate_pages gained large_folio_split between thp_split and mode, so
  * the reason moved from argument 6 to 7.
- * Needed since: 6.7, "mm/migrate: add nr_split to trace_mm_migrate_pages
- * stats" (Zi Yan, 2023-10). Seen: 6.1.0-57 has 7 arguments, 6.12.117 and
+ * Needed since: 6.7, 49cac03a8f0a "mm/migrate: add nr_split to
+ * trace_mm_migrate_pages stats" (Zi Yan, 2023-10). Seen: 6.1.0-57 has 7 arguments, 6.12.117 and
  * later 8. (7.x also made the last argument enum migrate_reason instead
  * of int; same size, read the same way.)
  */
@@ -77,8 +77,8 @@ static __always_inline __u64 migrate_reason_arg(void *args)
  * Augment raw_tp arguments with PTR_MAYBE_NULL". Seen: tp_btf/nvme_setup_cmd
  * + nvme_complete_rq (module tracepoints) rejected with EACCES on Debian
  * 6.12.117 and 7.3.4 while raw_tp, whose arguments are plain numbers,
- * loaded; 6.1 loads them. With this test tp_btf loads on 6.12.117 again
- * (lab, 2026-12-01); not yet re-run on 7.3.4.
+ * loaded; 6.1 loads them. With this test tp_btf loads on 6.12.117 and
+ * 7.3.4 (lab/probe asserts tp_btf for nvme on every kernel it runs on).
  */
 #define COMPAT_TP_ARG_NULL(p) (!(p))
 

@@ -729,8 +729,8 @@ static bool read_node_bytes(struct engine *e, struct evm *v)
  * from the source while it is paused here; moving pages now would be undone
  * by the next dirty copy. Wait, without touching QEMU or its QMP socket,
  * until Proxmox has moved the VM's config to this node and unlocked it
- * (when pmxcfs is there) and the resident guest RAM has stopped growing for
- * two epochs. True while still waiting.
+ * (when pmxcfs is there) and the resident guest RAM has stayed the same
+ * (within 1%, at least 4 MiB) for two epochs. True while still waiting.
  */
 static bool arriving(struct engine *e, struct evm *v)
 {
@@ -748,16 +748,15 @@ static bool arriving(struct engine *e, struct evm *v)
 		return false;
 	}
 	bool have = read_node_bytes(e, v);	/* for metrics too, while it waits */
-	if (e->o.pve_dir && pve_migrating(e->o.pve_dir, v->vm.vmid)) {
-		v->steady = 0;
-		return true;
-	}
 	for (int n = 0; have && n < VM_MAX_NODES; n++)
 		tot += v->node_bytes[n];
 	slack = tot / 100 > (4UL << 20) ? tot / 100 : (4UL << 20);
 	v->steady = tot + slack >= v->resident_prev && tot <= v->resident_prev + slack ? v->steady + 1 : 0;
 	v->resident_prev = tot;
-	if (v->steady < 2)
+	/* the count goes on under the lock: RAM that stopped arriving while
+	 * qm finished (the source's stop takes seconds) is placed in the
+	 * first epoch after the unlock */
+	if (v->steady < 2 || (e->o.pve_dir && pve_migrating(e->o.pve_dir, v->vm.vmid)))
 		return true;
 	v->incoming = false;
 	adjust(e, v, "incoming migration over after %.0f s (%s resident, steady): placement starts",
@@ -2242,7 +2241,8 @@ void engine_sim_epoch(struct engine *e, const struct region_count *h, long nh)
 	e->host_budget_left = e->o.host_rate_mbs * 1e6 * e->o.epoch_s;
 	read_heat(e, h, nh);
 	for (int i = 0; i < e->nvm; i++)
-		epoch_vm(e, e->vm[i], 0);
+		if (!arriving(e, e->vm[i]))
+			epoch_vm(e, e->vm[i], 0);
 }
 
 uint64_t engine_table_bytes(uint64_t ram_bytes)

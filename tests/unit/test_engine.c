@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "engine.h"
 #include "log.h"
 #include "check.h"
@@ -408,6 +410,63 @@ static void test_pin_hot_dip(void)
 	CHECK(v->dram_est <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_est / MiB));
 }
 
+/*
+ * A VM on a live-migration target, over its budget: nothing moves while
+ * its config is locked for the migration (its RAM is still arriving),
+ * and it is steered in the first epoch after the unlock when its RAM
+ * stayed the same under the lock for two epochs.
+ */
+static void test_incoming(void)
+{
+	char dir[] = "/tmp/tierd-test-pve.XXXXXX", conf[300];
+	struct region_count *h = calloc(nr, sizeof(*h));
+	int waited = 0;
+
+	CHECK(h && mkdtemp(dir), "a pve dir");
+	snprintf(conf, sizeof(conf), "%s/qemu-server", dir);
+	CHECK(!mkdir(conf, 0755), "%s", conf);
+	snprintf(conf, sizeof(conf), "%s/qemu-server/101.conf", dir);
+	FILE *f = fopen(conf, "w");
+	CHECK(f && fputs("memory: 1024\nlock: migrate\n", f) >= 0 && !fclose(f), "%s", conf);
+	engine_sim_stop(&e);
+	engine_sim_start(&e);
+	e.o.pve_dir = dir;
+	policy_default(&p);
+	p.vmid = 101;
+	p.dram_max = 256 * MiB;
+	CHECK(!engine_sim_vm(&e, &p, ram, 0.5), "a simulated VM");
+	struct evm *v = e.vm[0];
+
+	v->incoming = true;
+	for (uint64_t k = 0; k < nr; k++)
+		h[k].region = ((1ULL << 40) >> 21) + k;
+	for (int ep = 0; ep < 5; ep++) {
+		for (uint64_t k = 0; k < nr; k++)
+			h[k].score += 1000, h[k].count++;
+		engine_sim_epoch(&e, h, (long)nr);
+	}
+	CHECK(v->incoming && v->moves == 0 && v->demoted == 0, "under the lock: incoming %d, %llu moves",
+	      v->incoming, (unsigned long long)v->moves);
+	f = fopen(conf, "w");
+	CHECK(f && fputs("memory: 1024\n", f) >= 0 && !fclose(f), "%s", conf);
+	while (v->incoming && waited < 5) {
+		for (uint64_t k = 0; k < nr; k++)
+			h[k].score += 1000, h[k].count++;
+		engine_sim_epoch(&e, h, (long)nr);
+		waited++;
+	}
+	printf("# incoming: steered %d epoch(s) after the unlock, demoted %llu MiB\n", waited,
+	       (unsigned long long)(v->demoted / MiB));
+	CHECK(waited == 1 && !v->incoming, "steered %d epochs after the unlock, not in the first", waited);
+	CHECK(v->demoted > 0, "nothing demoted in the first epoch after the unlock, 512 MiB over a 256 MiB budget");
+	e.o.pve_dir = NULL;
+	unlink(conf);
+	snprintf(conf, sizeof(conf), "%s/qemu-server", dir);
+	rmdir(conf);
+	rmdir(dir);
+	free(h);
+}
+
 int main(void)
 {
 	log_init(LOG_ERR);
@@ -418,6 +477,7 @@ int main(void)
 	test_big_vm_reads();
 	test_one_reading();
 	test_pin_hot_dip();
+	test_incoming();
 	engine_sim_stop(&e);
 	printf("%d checks passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -658,7 +658,7 @@ static void read_conf(const struct host_paths *hp, long vmid, struct pve_conf *c
 				v += 8;
 			else if (strstr(v, "current="))
 				v = strstr(v, "current=") + 8;
-			if (sscanf(v, "%llu", &mb) == 1)
+			if (sscanf(v, "%llu", &mb) == 1 && mb <= UINT64_MAX / MiB)
 				c->memory = mb * MiB;
 		} else if (!strncmp(line, "hostpci", 7) && strchr(line, ':') && !c->hostpci[0]) {
 			snprintf(c->hostpci, sizeof(c->hostpci), "%.120s", line);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "engine.h"
 #include "log.h"
@@ -410,6 +409,14 @@ static void test_pin_hot_dip(void)
 	CHECK(v->dram_est <= p.dram_max, "DRAM %llu MiB over the budget", (unsigned long long)(v->dram_est / MiB));
 }
 
+/* one more epoch of a reading of every region, through the simulated mover */
+static void one_epoch(struct region_count *h)
+{
+	for (uint64_t k = 0; k < nr; k++)
+		h[k].score += 1000, h[k].count++;
+	engine_sim_epoch(&e, h, (long)nr);
+}
+
 /*
  * A VM on a live-migration target, over its budget: nothing moves while
  * its config is locked for the migration (its RAM is still arriving),
@@ -418,16 +425,15 @@ static void test_pin_hot_dip(void)
  */
 static void test_incoming(void)
 {
+	static const char locked[] = "memory: 1024\nlock: migrate\n", unlocked[] = "memory: 1024\n";
 	char dir[] = "/tmp/tierd-test-pve.XXXXXX", conf[300];
 	struct region_count *h = calloc(nr, sizeof(*h));
 	int waited = 0;
 
 	CHECK(h && mkdtemp(dir), "a pve dir");
-	snprintf(conf, sizeof(conf), "%s/qemu-server", dir);
-	CHECK(!mkdir(conf, 0755), "%s", conf);
-	snprintf(conf, sizeof(conf), "%s/qemu-server/101.conf", dir);
-	FILE *f = fopen(conf, "w");
-	CHECK(f && fputs("memory: 1024\nlock: migrate\n", f) >= 0 && !fclose(f), "%s", conf);
+	if (!h)
+		exit(1);
+	put_file(dir, "qemu-server/101.conf", locked, strlen(locked));
 	engine_sim_stop(&e);
 	engine_sim_start(&e);
 	e.o.pve_dir = dir;
@@ -440,26 +446,19 @@ static void test_incoming(void)
 	v->incoming = true;
 	for (uint64_t k = 0; k < nr; k++)
 		h[k].region = ((1ULL << 40) >> 21) + k;
-	for (int ep = 0; ep < 5; ep++) {
-		for (uint64_t k = 0; k < nr; k++)
-			h[k].score += 1000, h[k].count++;
-		engine_sim_epoch(&e, h, (long)nr);
-	}
+	for (int ep = 0; ep < 5; ep++)
+		one_epoch(h);
 	CHECK(v->incoming && v->moves == 0 && v->demoted == 0, "under the lock: incoming %d, %llu moves",
 	      v->incoming, (unsigned long long)v->moves);
-	f = fopen(conf, "w");
-	CHECK(f && fputs("memory: 1024\n", f) >= 0 && !fclose(f), "%s", conf);
-	while (v->incoming && waited < 5) {
-		for (uint64_t k = 0; k < nr; k++)
-			h[k].score += 1000, h[k].count++;
-		engine_sim_epoch(&e, h, (long)nr);
-		waited++;
-	}
+	put_file(dir, "qemu-server/101.conf", unlocked, strlen(unlocked));
+	for (; v->incoming && waited < 5; waited++)
+		one_epoch(h);
 	printf("# incoming: steered %d epoch(s) after the unlock, demoted %llu MiB\n", waited,
 	       (unsigned long long)(v->demoted / MiB));
 	CHECK(waited == 1 && !v->incoming, "steered %d epochs after the unlock, not in the first", waited);
 	CHECK(v->demoted > 0, "nothing demoted in the first epoch after the unlock, 512 MiB over a 256 MiB budget");
 	e.o.pve_dir = NULL;
+	snprintf(conf, sizeof(conf), "%s/qemu-server/101.conf", dir);
 	unlink(conf);
 	snprintf(conf, sizeof(conf), "%s/qemu-server", dir);
 	rmdir(conf);

@@ -173,11 +173,11 @@ static __always_inline __u64 prot_time(const struct scans *sc, const struct scan
 }
 
 /*
- * Weight of a fault at addr: 1e15 / (ns it waited, from prot_time of the
- * newest recorded window that covers it)^2, the wait taken as at least
- * TIERD_LAT_FLOOR_NS (1 ms: so 1000 .. 0), or 0 if no recorded window
- * covers it. The floor is where "touched at once" ends. After a scan the
- * hot regions fault first but not at once: each hint fault takes its time
+ * Weight of a fault at addr: TIERD_WEIGHT_MAX (1000) x (floor / wait)^2,
+ * the wait in ns from prot_time of the newest recorded window that covers
+ * it, taken as at least the latency floor; 0 if no recorded window covers
+ * it. The floor is where "touched at once" ends. After a scan the hot
+ * regions fault first but not at once: each hint fault takes its time
  * (tens of us under TCG), so a hot set's regions fault one after another
  * over about a millisecond, and a region that faults sooner than the floor
  * is no hotter for it. With a 100 us floor the few regions that happened to
@@ -185,12 +185,31 @@ static __always_inline __u64 prot_time(const struct scans *sc, const struct scan
  * heat-precision found 17 and 23 of the 32 hottest in the hot set, not 32).
  * Squared, so that a late fault weighs next to nothing and a region's
  * score is near a count of the scans after which it faulted early.
+ *
+ * How long a hot set takes to fault through follows the machine's speed,
+ * so the floor does too: TIERD_FLOOR_MIB times the VM's sweep time per MiB
+ * (sc->ns_per_mib), at least 1 ms, at most 100 ms. A fixed 1 ms floor held
+ * where the lab's guest swept THP windows at 1.8-3.1 us per MiB; in runs
+ * where it swept at 4.1-5.1 us per MiB the hot set faulted 1.3-1.7 ms after
+ * its windows, scored a third to a half of the floor's weight, and sat
+ * among the cold regions' lucky early faults. Windows of 4 KiB pages sweep
+ * some 50 times slower per MiB, and their hot set faults page by page, as
+ * many times more faults to get through: the floor then covers more of
+ * them, up to the cap.
  */
-#define WEIGHT_SCALE 1000000000000000ULL
+static __always_inline __u64 lat_floor(const struct scans *sc)
+{
+	__u64 f = sc->ns_per_mib * TIERD_FLOOR_MIB;
+
+	if (f < TIERD_LAT_FLOOR_NS)
+		return TIERD_LAT_FLOOR_NS;
+	return f < TIERD_LAT_FLOOR_MAX_NS ? f : TIERD_LAT_FLOOR_MAX_NS;
+}
+
 static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u32 tid)
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
-	__u64 best = 0, lat, t;
+	__u64 best = 0, lat, floor, t;
 	bool moved, best_moved = false;
 
 	if (!sc)
@@ -212,9 +231,14 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u
 	lat = now - best;
 	if (lat > TIERD_SCAN_HORIZON_NS)
 		return 0;
-	if (lat < TIERD_LAT_FLOOR_NS)
-		lat = TIERD_LAT_FLOOR_NS;
-	return WEIGHT_SCALE / (lat * lat);
+	floor = lat_floor(sc);
+	if (lat < floor)
+		lat = floor;
+	/* in us, so that neither square overflows: floor^2 x 1000 <= 1e13,
+	 * lat^2 <= 1e14 */
+	floor /= 1000;
+	lat /= 1000;
+	return TIERD_WEIGHT_MAX * floor * floor / (lat * lat);
 }
 
 static __always_inline int record_scan(__u64 start, __u64 end)

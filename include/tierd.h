@@ -42,7 +42,8 @@ struct region_key {
 /* Heat map value: sampled faults and their summed weight (see heat.bpf.c). */
 struct heat_val {
 	__u64 count;			/* samples: faults and hardware samples */
-	__u64 score;			/* sum of 1e15 / (scan-to-fault ns)^2, and
+	__u64 score;			/* sum of fault weights (1000 at the latency
+					 * floor, by 1/wait^2 beyond it), and
 					 * TIERD_HW_SAMPLE_SCORE per hardware sample */
 };
 
@@ -50,10 +51,14 @@ struct heat_val {
  * weighted: it is not that scan's hint fault. */
 #define TIERD_SCAN_HORIZON_NS	(10ULL * 1000000000ULL)
 
-/* A fault sooner than this after its scan weighs as if this late: the
- * most one hint fault can weigh is 1e15 / floor^2 (1000 at 1 ms). */
+/* A fault sooner than the latency floor after its scan weighs as if that
+ * late, and weighs TIERD_WEIGHT_MAX * (floor / wait)^2 (1000 at the floor).
+ * The floor is TIERD_FLOOR_MIB times the VM's sweep time per MiB, at least
+ * TIERD_LAT_FLOOR_NS and at most TIERD_LAT_FLOOR_MAX_NS (see heat.bpf.c). */
 #define TIERD_LAT_FLOOR_NS	1000000ULL
-#define TIERD_WEIGHT_MAX	(1000000000000000ULL / (TIERD_LAT_FLOOR_NS * TIERD_LAT_FLOOR_NS))
+#define TIERD_LAT_FLOOR_MAX_NS	100000000ULL
+#define TIERD_FLOOR_MIB		400
+#define TIERD_WEIGHT_MAX	1000ULL
 
 /*
  * Hardware and fault samples in one region's heat_val (one heat map, shared

@@ -68,7 +68,7 @@ struct region_count {
 	uint32_t slot;
 	uint64_t region;
 	uint64_t count;			/* sampled faults */
-	uint64_t score;			/* summed 1e15 / (scan-to-fault ns)^2 */
+	uint64_t score;			/* summed fault weights (see tierd.h) */
 };
 /* All heat entries, sorted by (slot, region); caller frees *out. */
 long samplers_read_heat(struct samplers *s, struct region_count **out);

@@ -118,8 +118,8 @@ static void test_sim_zipf(void)
 /*
  * Hardware samples and faults in one heat map entry, built as heat.bpf.c's
  * account() builds them: a fault adds 1 to count and its weight to score
- * (1e15 / latency^2, latency at least the floor; 0 past the horizon or
- * outside a scan window), a hardware sample adds 1 and TIERD_HW_SAMPLE_SCORE.
+ * (1000 x (floor / latency)^2, latency at least the floor, here the
+ * least one, 1 ms; 0 past the horizon or outside a scan window), a hardware sample adds 1 and TIERD_HW_SAMPLE_SCORE.
  */
 static void add_fault(struct region_count *h, uint64_t lat_ns)
 {
@@ -128,7 +128,8 @@ static void add_fault(struct region_count *h, uint64_t lat_ns)
 		return;		/* 0: no scan window covers it */
 	if (lat_ns < TIERD_LAT_FLOOR_NS)
 		lat_ns = TIERD_LAT_FLOOR_NS;
-	h->score += 1000000000000000ULL / (lat_ns * lat_ns);
+	h->score += TIERD_WEIGHT_MAX * (TIERD_LAT_FLOOR_NS / 1000) * (TIERD_LAT_FLOOR_NS / 1000) /
+		    ((lat_ns / 1000) * (lat_ns / 1000));
 }
 
 static void add_hw(struct region_count *h)

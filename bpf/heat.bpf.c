@@ -186,30 +186,14 @@ static __always_inline __u64 prot_time(const struct scans *sc, const struct scan
  * Squared, so that a late fault weighs next to nothing and a region's
  * score is near a count of the scans after which it faulted early.
  *
- * How long a hot set takes to fault through follows the machine's speed,
- * so the floor does too: TIERD_FLOOR_MIB times the VM's sweep time per MiB
- * (sc->ns_per_mib), at least 1 ms, at most 100 ms. A fixed 1 ms floor held
- * where the lab's guest swept THP windows at 1.8-3.1 us per MiB; in runs
- * where it swept at 4.1-5.1 us per MiB the hot set faulted 1.3-1.7 ms after
- * its windows, scored a third to a half of the floor's weight, and sat
- * among the cold regions' lucky early faults. Windows of 4 KiB pages sweep
- * some 50 times slower per MiB, and their hot set faults page by page, as
- * many times more faults to get through: the floor then covers more of
- * them, up to the cap.
+ * The floor is fixed; docs/engine-notes.md has the floors that followed
+ * the machine's speed, tried and not taken.
  */
-static __always_inline __u64 lat_floor(const struct scans *sc)
-{
-	__u64 f = sc->ns_per_mib * TIERD_FLOOR_MIB;
-
-	if (f < TIERD_LAT_FLOOR_NS)
-		return TIERD_LAT_FLOOR_NS;
-	return f < TIERD_LAT_FLOOR_MAX_NS ? f : TIERD_LAT_FLOOR_MAX_NS;
-}
-
+#define FLOOR_US (TIERD_LAT_FLOOR_NS / 1000)
 static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u32 tid)
 {
 	struct scans *sc = bpf_map_lookup_elem(&scans, &slot);
-	__u64 best = 0, lat, floor, t;
+	__u64 best = 0, lat, t;
 	bool moved, best_moved = false;
 
 	if (!sc)
@@ -231,14 +215,12 @@ static __always_inline __u64 fault_weight(__u32 slot, __u64 addr, __u64 now, __u
 	lat = now - best;
 	if (lat > TIERD_SCAN_HORIZON_NS)
 		return 0;
-	floor = lat_floor(sc);
-	if (lat < floor)
-		lat = floor;
-	/* in us, so that neither square overflows: floor^2 x 1000 <= 1e13,
-	 * lat^2 <= 1e14 */
-	floor /= 1000;
+	if (lat < TIERD_LAT_FLOOR_NS)
+		lat = TIERD_LAT_FLOOR_NS;
+	/* in us, so that the square does not overflow (1e15 / ns^2 did past
+	 * 4.29 s): lat^2 <= 1e14 */
 	lat /= 1000;
-	return TIERD_WEIGHT_MAX * floor * floor / (lat * lat);
+	return TIERD_WEIGHT_MAX * FLOOR_US * FLOOR_US / (lat * lat);
 }
 
 static __always_inline int record_scan(__u64 start, __u64 end)

@@ -52,12 +52,8 @@ struct heat_val {
 #define TIERD_SCAN_HORIZON_NS	(10ULL * 1000000000ULL)
 
 /* A fault sooner than the latency floor after its scan weighs as if that
- * late, and weighs TIERD_WEIGHT_MAX * (floor / wait)^2 (1000 at the floor).
- * The floor is TIERD_FLOOR_MIB times the VM's sweep time per MiB, at least
- * TIERD_LAT_FLOOR_NS and at most TIERD_LAT_FLOOR_MAX_NS (see heat.bpf.c). */
+ * late, and weighs TIERD_WEIGHT_MAX * (floor / wait)^2 (1000 at the floor). */
 #define TIERD_LAT_FLOOR_NS	1000000ULL
-#define TIERD_LAT_FLOOR_MAX_NS	100000000ULL
-#define TIERD_FLOOR_MIB		400
 #define TIERD_WEIGHT_MAX	1000ULL
 
 /*

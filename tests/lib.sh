@@ -162,6 +162,25 @@ wait_epochs() {
 	done
 	fail "tierd ran $((e - e0)) of $n epochs in ${cap}s"
 }
+# settle_hot_set VMID: until tierd's hot set of VM VMID stops growing: at
+# least 30 epochs, then 10 at a time until one added at most 4 MiB, 150
+# epochs at most (then the test measures as it stands). How many NUMA scan
+# passes fit in a fixed number of epochs follows the machine's speed.
+# Prints the epochs it took and the hot set.
+hot_set_of() { "$TIERD" status --json | jq --argjson v "$1" '.vms[] | select(.vmid == $v) | .hot_set_bytes'; }
+settle_hot_set() {
+	local id=$1 e1 h0 grew
+	e1=$(tierd_epoch)
+	wait_epochs 30
+	while :; do
+		h0=$(hot_set_of $id)
+		wait_epochs 10
+		grew=$(( $(hot_set_of $id) - h0 ))
+		[ $grew -le $((4 << 20)) ] && break
+		[ $(( $(tierd_epoch) - e1 )) -ge 150 ] && { step "hot set still growing after 150 epochs"; break; }
+	done
+	step "settled $(( $(tierd_epoch) - e1 )) epochs on, hot set $(( $(hot_set_of $id) >> 20 )) MiB"
+}
 
 # A VM's DRAM by the kernel's own per-cgroup counters: anon bytes on NODE in
 # its scope's memory.numa_stat (the stand-in's bookkeeping included, so a

@@ -118,8 +118,9 @@ static void test_sim_zipf(void)
 /*
  * Hardware samples and faults in one heat map entry, built as heat.bpf.c's
  * account() builds them: a fault adds 1 to count and its weight to score
- * (1000 x (floor / latency)^2, latency at least the floor, here the
- * least one, 1 ms; 0 past the horizon or outside a scan window), a hardware sample adds 1 and TIERD_HW_SAMPLE_SCORE.
+ * (1000 x (1 ms / latency)^2, latency at least 1 ms; 0 past the horizon
+ * or outside a scan window), a hardware sample adds 1 and
+ * TIERD_HW_SAMPLE_SCORE.
  */
 static void add_fault(struct region_count *h, uint64_t lat_ns)
 {
